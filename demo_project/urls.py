@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from demo_project.contacts.views import ContactViewSet, TagViewSet
+from drf_multistatus import BulkDefaultRouter
+
+router = BulkDefaultRouter()
+router.register("contacts", ContactViewSet)
+router.register("tags", TagViewSet)
+
+urlpatterns = [
+    path("api/", include(router.urls)),
+    path("api-auth/", include("rest_framework.urls")),
+]

@@ -1,0 +1,34 @@
+"""Bulk create/update for Django REST framework, answered with 207 Multi-Status."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "MultiStatusMixin": "mixins",
+    "BulkCreateModelMixin": "mixins",
+    "BulkUpdateModelMixin": "mixins",
+    "BulkModelViewSet": "viewsets",
+    "BulkRouter": "routers",
+    "BulkDefaultRouter": "routers",
+    "MultiStatusJSONRenderer": "renderers",
+    "MultiStatusXMLRenderer": "renderers",
+    "MultiStatusTextXMLRenderer": "renderers",
+    "multistatus_renderer_classes": "renderers",
+    "ItemResult": "results",
+    "MultiStatus": "results",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use, so importing the package needs no configured Django."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MultiStatusConfig(AppConfig):
+    name = "drf_multistatus"
+    verbose_name = "DRF Multi-Status"

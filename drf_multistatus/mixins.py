@@ -1,0 +1,374 @@
+"""Mixins that add bulk create and bulk update to a DRF generic view.
+
+``bulk_create()``, ``bulk_update()`` and ``partial_bulk_update()`` orchestrate; every step a user
+may change is a small method: ``get_bulk_items``, ``is_atomic_batch``, ``get_bulk_targets``,
+``perform_bulk_create``, ``perform_bulk_update``, ``get_item_href``, ``handle_item_exception``,
+``get_multistatus_status``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models, router, transaction
+from django.urls import NoReverseMatch
+from django.utils.translation import gettext as _
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from .exceptions import (
+    SERVER_ERROR,
+    BatchTooLarge,
+    FailedDependency,
+    InvalidItem,
+    ItemConflict,
+    NotABatch,
+    error_dict,
+    item_error,
+)
+from .results import ItemResult, MultiStatus
+from .settings import WHEN_MIXED, multistatus_settings
+
+logger = logging.getLogger("drf_multistatus")
+
+
+class _RollbackBatch(Exception):
+    """Raised inside the batch transaction to undo an atomic batch that had a failure."""
+
+
+class MultiStatusMixin:
+    """Runs the items of a bulk request one by one and answers with a multistatus body.
+
+    Class attributes left at ``None`` take their value from the ``DRF_MULTISTATUS`` setting.
+    """
+
+    max_batch_size: int | None = None
+    atomic_batch: bool | None = None
+    allow_atomic_param: bool | None = None
+    outer_status: str | None = None
+
+    request: Request
+    lookup_field: str
+    lookup_url_kwarg: str | None
+
+    # Request --------------------------------------------------------------------------------
+
+    def get_max_batch_size(self) -> int | None:
+        if self.max_batch_size is not None:
+            return self.max_batch_size
+        return multistatus_settings.MAX_BATCH_SIZE
+
+    def get_bulk_items(self, request: Request) -> list[Any]:
+        """The request's items; a whole-request error if the body is not a list or too long."""
+        data = request.data
+        if not isinstance(data, list):
+            raise NotABatch(type(data).__name__)
+        limit = self.get_max_batch_size()
+        if limit is not None and len(data) > limit:
+            raise BatchTooLarge(count=len(data), limit=limit)
+        return data
+
+    def is_atomic_batch(self, request: Request) -> bool:
+        """All-or-nothing for this request: the view's choice, or ``?atomic=`` where allowed."""
+        default = self.atomic_batch
+        if default is None:
+            default = multistatus_settings.ATOMIC
+        param = multistatus_settings.ATOMIC_PARAM
+        raw = request.query_params.get(param)
+        if raw is None:
+            return default
+        try:
+            requested = serializers.BooleanField().to_internal_value(raw)
+        except ValidationError as exc:
+            raise ValidationError({param: exc.detail}) from exc
+        allowed = self.allow_atomic_param
+        if allowed is None:
+            allowed = multistatus_settings.ALLOW_ATOMIC_PARAM
+        if requested != default and not allowed:
+            mode = _("all-or-nothing") if default else _("item by item")
+            raise ValidationError(
+                {param: [_("This endpoint always saves batches %(mode)s.") % {"mode": mode}]}
+            )
+        return requested
+
+    # Running items ---------------------------------------------------------------------------
+
+    def get_bulk_database(self) -> str:
+        return router.db_for_write(self.get_queryset().model)  # type: ignore[attr-defined]
+
+    def run_batch(self, steps: Sequence[Callable[[], ItemResult] | ItemResult]) -> MultiStatus:
+        """Run the steps of a batch inside one transaction.
+
+        A step is a callable that runs one item in its own savepoint (see ``run_item``) and returns
+        its result, or a result decided in advance (an item that could not be addressed). In an atomic batch with a failure, everything is
+        rolled back and the items that had succeeded are reported 424.
+        """
+        atomic = self.is_atomic_batch(self.request)
+        results: list[ItemResult] = []
+        try:
+            with transaction.atomic(using=self.get_bulk_database()):
+                for step in steps:
+                    results.append(step if isinstance(step, ItemResult) else step())
+                if atomic and any(not result.succeeded for result in results):
+                    raise _RollbackBatch
+        except _RollbackBatch:
+            results = self.fail_dependents(results)
+        return MultiStatus(results=results, atomic=atomic)
+
+    def run_item(
+        self, index: int, step: Callable[[], ItemResult], href: str | None = None
+    ) -> ItemResult:
+        """Run one item in its own savepoint: a failure rolls back this item and nothing else."""
+        try:
+            with transaction.atomic(using=self.get_bulk_database()):
+                return step()
+        except Exception as exc:
+            return self.handle_item_exception(index, exc, href)
+
+    def handle_item_exception(
+        self, index: int, exc: Exception, href: str | None = None
+    ) -> ItemResult:
+        """Turn an exception raised by one item into that item's result; unknown errors are 500."""
+        outcome = item_error(exc, multistatus_settings.CONFLICT_CODES)
+        if outcome is None:
+            logger.exception(
+                "Unexpected error in item %d of %s %s",
+                index,
+                self.request.method,
+                self.request.get_full_path(),
+            )
+            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR, dict(SERVER_ERROR)
+        code, errors = outcome
+        return ItemResult(index=index, status=code, href=href, errors=errors)
+
+    def fail_dependents(self, results: list[ItemResult]) -> list[ItemResult]:
+        """Report 424 for the items of a rolled-back atomic batch that had succeeded."""
+        failed = [result.index for result in results if not result.succeeded]
+        message = _(
+            "Not saved: this batch is all-or-nothing and %(count)d item(s) failed "
+            "(first failed item: %(first)d)."
+        ) % {"count": len(failed), "first": failed[0]}
+        return [
+            result
+            if not result.succeeded
+            else ItemResult(
+                index=result.index,
+                status=FailedDependency.status_code,
+                # A created object no longer exists; an updated one is still there, unchanged.
+                href=None if result.status == status.HTTP_201_CREATED else result.href,
+                errors=error_dict(FailedDependency(message)),
+            )
+            for result in results
+        ]
+
+    # Response --------------------------------------------------------------------------------
+
+    def get_item_href(self, instance: models.Model) -> str | None:
+        """The URL of an item's object: the detail route of this viewset, when it has one."""
+        if not getattr(self, "basename", None):
+            return None
+        kwarg = self.lookup_url_kwarg or self.lookup_field
+        try:
+            return self.reverse_action(  # type: ignore[attr-defined]
+                "detail", kwargs={kwarg: getattr(instance, self.lookup_field)}
+            )
+        except NoReverseMatch:
+            return None
+
+    def get_multistatus_status(self, multistatus: MultiStatus) -> int:
+        policy = self.outer_status or multistatus_settings.OUTER_STATUS
+        statuses = {result.status for result in multistatus.results}
+        if policy == WHEN_MIXED and len(statuses) == 1:
+            return statuses.pop()
+        return status.HTTP_207_MULTI_STATUS
+
+    def multistatus_response(self, multistatus: MultiStatus) -> Response:
+        return Response(multistatus.as_data(), status=self.get_multistatus_status(multistatus))
+
+
+def not_an_object(item: Any) -> InvalidItem:
+    return InvalidItem(
+        {
+            api_settings.NON_FIELD_ERRORS_KEY: [
+                ErrorDetail(
+                    _("Invalid data. Expected a dictionary, but got %(datatype)s.")
+                    % {"datatype": type(item).__name__},
+                    code="invalid",
+                )
+            ]
+        }
+    )
+
+
+class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
+    """POST of a list creates each item; POST of an object stays DRF's single create."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if isinstance(request.data, list):
+            return self.bulk_create(request, *args, **kwargs)
+        return super().create(request, *args, **kwargs)
+
+    def bulk_create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        items = self.get_bulk_items(request)
+        steps = [self.create_step(index, item) for index, item in enumerate(items)]
+        return self.multistatus_response(self.run_batch(steps))
+
+    def create_step(self, index: int, item: Any) -> Callable[[], ItemResult] | ItemResult:
+        if not isinstance(item, dict):
+            return self.handle_item_exception(index, not_an_object(item))
+        step = functools.partial(self.create_item, index, item)
+        return functools.partial(self.run_item, index, step)
+
+    def create_item(self, index: int, item: dict[str, Any]) -> ItemResult:
+        serializer = self.get_serializer(data=item)  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        self.perform_bulk_create(serializer)
+        return ItemResult(
+            index=index,
+            status=status.HTTP_201_CREATED,
+            href=self.get_item_href(serializer.instance),
+            data=serializer.data,
+        )
+
+    def perform_bulk_create(self, serializer: serializers.BaseSerializer) -> None:
+        """Save one item of a bulk create; by default the view's own ``perform_create``."""
+        self.perform_create(serializer)
+
+
+class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
+    """PUT or PATCH of a list updates each item's target, named by the view's lookup field."""
+
+    def bulk_update(
+        self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
+    ) -> Response:
+        items = self.get_bulk_items(request)
+        targets = self.get_bulk_targets(items)
+        steps = [
+            self.update_step(index, item, target, partial)
+            for index, (item, target) in enumerate(zip(items, targets, strict=True))
+        ]
+        return self.multistatus_response(self.run_batch(steps))
+
+    def partial_bulk_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.bulk_update(request, *args, partial=True, **kwargs)
+
+    def get_item_lookup_key(self) -> str:
+        """The key that names an item's target: the lookup field, ``pk`` read as the pk's name."""
+        if self.lookup_field == "pk":
+            return self.get_queryset().model._meta.pk.name  # type: ignore[attr-defined]
+        return self.lookup_field
+
+    def get_bulk_targets(self, items: Sequence[Any]) -> list[models.Model | Exception]:
+        """Each item's target object, or the exception that says why it has none.
+
+        All targets come from ``filter_queryset(get_queryset())`` in one query, so the view's
+        scoping rules apply; an item naming an object outside it gets 404, as a detail URL would.
+        """
+        key = self.get_item_lookup_key()
+        model = self.get_queryset().model  # type: ignore[attr-defined]
+        to_python = self._lookup_converter(model)
+        lookups: list[Any] = []
+        first_index: dict[Any, int] = {}
+        for index, item in enumerate(items):
+            lookups.append(self._item_lookup(index, item, key, to_python, first_index))
+        values = [value for value in lookups if not isinstance(value, Exception)]
+        queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        found = {
+            to_python(getattr(obj, self.lookup_field)): obj
+            for obj in queryset.filter(**{f"{self.lookup_field}__in": values})
+        }
+        return [
+            value if isinstance(value, Exception) else found.get(value, NotFound())
+            for value in lookups
+        ]
+
+    def _lookup_converter(self, model: type[models.Model]) -> Callable[[Any], Any]:
+        try:
+            field = (
+                model._meta.pk
+                if self.lookup_field == "pk"
+                else model._meta.get_field(self.lookup_field)
+            )
+        except FieldDoesNotExist:
+            return lambda value: value
+        return field.to_python  # type: ignore[union-attr]
+
+    @staticmethod
+    def _item_lookup(
+        index: int,
+        item: Any,
+        key: str,
+        to_python: Callable[[Any], Any],
+        first_index: dict[Any, int],
+    ) -> Any:
+        if not isinstance(item, dict):
+            return not_an_object(item)
+        if key not in item:
+            return InvalidItem(
+                {
+                    key: [
+                        ErrorDetail(
+                            _("This field is required to name the object to update."),
+                            code="required",
+                        )
+                    ]
+                }
+            )
+        raw = item[key]
+        if isinstance(raw, bool | dict | list) or (isinstance(raw, float) and not raw.is_integer()):
+            return NotFound()
+        try:
+            value = to_python(raw)
+            hash(value)
+        except (TypeError, ValueError, DjangoValidationError):
+            return NotFound()
+        if value in first_index:
+            return ItemConflict(
+                {
+                    key: [
+                        ErrorDetail(
+                            _("Item %(index)d of this batch already targets this object.")
+                            % {"index": first_index[value]},
+                            code="duplicate_target",
+                        )
+                    ]
+                }
+            )
+        first_index[value] = index
+        return value
+
+    def update_step(
+        self, index: int, item: Any, target: models.Model | Exception, partial_update: bool
+    ) -> Callable[[], ItemResult] | ItemResult:
+        if isinstance(target, Exception):
+            return self.handle_item_exception(index, target)
+        step = functools.partial(self.update_item, index, item, target, partial_update)
+        return functools.partial(self.run_item, index, step, self.get_item_href(target))
+
+    def update_item(
+        self, index: int, item: dict[str, Any], instance: models.Model, partial: bool
+    ) -> ItemResult:
+        self.check_object_permissions(self.request, instance)  # type: ignore[attr-defined]
+        serializer = self.get_serializer(instance, data=item, partial=partial)  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        self.perform_bulk_update(serializer)
+        if getattr(instance, "_prefetched_objects_cache", None):
+            instance._prefetched_objects_cache = {}
+        return ItemResult(
+            index=index,
+            status=status.HTTP_200_OK,
+            href=self.get_item_href(serializer.instance),
+            data=serializer.data,
+        )
+
+    def perform_bulk_update(self, serializer: serializers.BaseSerializer) -> None:
+        """Save one item of a bulk update; by default the view's own ``perform_update``."""
+        self.perform_update(serializer)

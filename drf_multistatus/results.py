@@ -1,0 +1,123 @@
+"""The outcome of a bulk request: one :class:`ItemResult` per request item.
+
+Nothing here knows about HTTP requests or the database; views build these objects and renderers
+turn them into bodies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rest_framework import status
+from rest_framework.settings import api_settings
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """What happened to one item of a batch.
+
+    ``href`` names the item's resource (the created or targeted object) when it has one;
+    ``data`` is the serializer representation on success, ``errors`` a DRF-style error dict on
+    failure.
+    """
+
+    index: int
+    status: int
+    href: str | None = None
+    data: Any = None
+    errors: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not 200 <= self.status <= 599:
+            raise ValueError(f"An item status must be a final status (2xx-5xx), not {self.status}.")
+
+    @property
+    def succeeded(self) -> bool:
+        return status.is_success(self.status)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.href is not None:
+            body["href"] = self.href
+        if self.succeeded:
+            body["data"] = self.data
+        else:
+            body["errors"] = self.errors or {}
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class MultiStatus:
+    """All item results of one batch, in request order."""
+
+    results: list[ItemResult] = field(default_factory=list)
+    atomic: bool = False
+
+    @property
+    def succeeded(self) -> list[ItemResult]:
+        return [result for result in self.results if result.succeeded]
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        return [result for result in self.results if not result.succeeded]
+
+    def summary(self) -> dict[str, Any]:
+        counts = Counter(result.status for result in self.results)
+        return {
+            "total": len(self.results),
+            "succeeded": sum(n for code, n in counts.items() if status.is_success(code)),
+            "failed": sum(n for code, n in counts.items() if not status.is_success(code)),
+            "atomic": self.atomic,
+            "by_status": {str(code): counts[code] for code in sorted(counts)},
+        }
+
+    def as_data(self) -> MultiStatusData:
+        return MultiStatusData(self)
+
+
+class MultiStatusData(dict):
+    """The JSON-ready body of a bulk response, keeping the :class:`MultiStatus` it came from.
+
+    Any JSON renderer renders it as the plain dict it is; the XML renderer recognises it and
+    reads ``.multistatus``, as DRF's ``ReturnDict`` keeps its ``.serializer``.
+    """
+
+    def __init__(self, multistatus: MultiStatus) -> None:
+        super().__init__(
+            results=[result.as_dict() for result in multistatus.results],
+            summary=multistatus.summary(),
+        )
+        self.multistatus = multistatus
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
+def iter_error_messages(errors: Any, path: str = "") -> Iterator[tuple[str, str, str | None]]:
+    """Flatten a DRF error structure into ``(field path, message, code)`` triples.
+
+    Nested serializers give dotted paths (``address.city``), list fields give indexes
+    (``tags.2``); ``detail`` and ``non_field_errors`` keep their own names.
+    """
+    if isinstance(errors, Mapping):
+        for key, value in errors.items():
+            yield from iter_error_messages(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(errors, list | tuple):
+        nested = any(isinstance(value, Mapping | list | tuple) for value in errors)
+        for position, value in enumerate(errors):
+            sub_path = f"{path}.{position}" if nested and path else path
+            yield from iter_error_messages(value, sub_path)
+    elif errors is not None:
+        yield path, str(errors), getattr(errors, "code", None)
+
+
+def describe_errors(errors: Any) -> str:
+    """One human-readable line for an item's errors: ``email: Enter a valid email address.``"""
+    unnamed = ("", "detail", api_settings.NON_FIELD_ERRORS_KEY)
+    parts = []
+    for path, message, _code in iter_error_messages(errors):
+        parts.append(message if path in unnamed else f"{path}: {message}")
+    return " ".join(parts)

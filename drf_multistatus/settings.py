@@ -1,0 +1,90 @@
+"""Settings for drf-multistatus, read from the ``DRF_MULTISTATUS`` dict in Django settings.
+
+Works like DRF's ``api_settings``: ``multistatus_settings.MAX_BATCH_SIZE`` returns the project's
+value or the default, and the cache is cleared when ``override_settings`` changes the dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+SETTINGS_NAME = "DRF_MULTISTATUS"
+
+ALWAYS = "always"
+WHEN_MIXED = "when-mixed"
+
+DEFAULTS: dict[str, Any] = {
+    # Largest number of items one bulk request may carry; more answers 413. None: no limit.
+    "MAX_BATCH_SIZE": 1000,
+    # Outer status: "always" answers 207 for every bulk request; "when-mixed" answers the one
+    # shared item status when every item has it (e.g. 201) and 207 only when outcomes differ.
+    "OUTER_STATUS": ALWAYS,
+    # Default for views that do not set ``atomic_batch``: all-or-nothing batches.
+    "ATOMIC": False,
+    # Whether clients may choose all-or-nothing per request with ``?atomic=true|false``.
+    "ALLOW_ATOMIC_PARAM": True,
+    # Name of that query parameter.
+    "ATOMIC_PARAM": "atomic",
+    # Query parameter that names a request item in the href of an item with no resource
+    # (a failed create): ``/api/contacts/?item=3``.
+    "ITEM_PARAM": "item",
+    # Validation error codes that turn an item's 422 into 409 Conflict when they are its only errors.
+    "CONFLICT_CODES": ["unique"],
+}
+
+VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)
+
+
+class MultiStatusSettings:
+    """Lazy, cached view of ``settings.DRF_MULTISTATUS`` with defaults."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if not hasattr(self, "_user_settings"):
+            self._user_settings = getattr(settings, SETTINGS_NAME, {}) or {}
+            unknown = set(self._user_settings) - set(self.defaults)
+            if unknown:
+                raise RuntimeError(
+                    f"Unknown {SETTINGS_NAME} setting(s): {', '.join(sorted(unknown))}. "
+                    f"Valid settings: {', '.join(sorted(self.defaults))}."
+                )
+            outer = self._user_settings.get("OUTER_STATUS", ALWAYS)
+            if outer not in VALID_OUTER_STATUS:
+                raise RuntimeError(
+                    f"{SETTINGS_NAME}['OUTER_STATUS'] must be one of {VALID_OUTER_STATUS}, "
+                    f"not {outer!r}."
+                )
+        return self._user_settings
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTINGS_NAME} setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self) -> None:
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        if hasattr(self, "_user_settings"):
+            delattr(self, "_user_settings")
+
+
+multistatus_settings = MultiStatusSettings(DEFAULTS)
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        multistatus_settings.reload()
+
+
+setting_changed.connect(_reload)
