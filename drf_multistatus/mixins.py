@@ -108,8 +108,9 @@ class MultiStatusMixin:
         """Run the steps of a batch inside one transaction.
 
         A step is a callable that runs one item in its own savepoint (see ``run_item``) and returns
-        its result, or a result decided in advance (an item that could not be addressed). In an atomic batch with a failure, everything is
-        rolled back and the items that had succeeded are reported 424.
+        its result, or a result decided in advance (an item that could not be addressed). In an
+        atomic batch with a failure, everything is rolled back and the items that had succeeded
+        are reported 424.
         """
         atomic = self.is_atomic_batch(self.request)
         results: list[ItemResult] = []

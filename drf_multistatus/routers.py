@@ -8,7 +8,7 @@ BULK_LIST_METHODS = {"put": "bulk_update", "patch": "partial_bulk_update"}
 
 
 def with_bulk_list_methods(routes: list) -> list:
-    """DRF's routes with PUT/PATCH on the list route; viewsets without bulk update are unaffected."""
+    """DRF's routes plus PUT/PATCH on the list route; viewsets without bulk update ignore them."""
     return [
         route._replace(mapping={**route.mapping, **BULK_LIST_METHODS})
         if isinstance(route, Route) and not route.detail

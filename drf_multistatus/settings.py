@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # Query parameter that names a request item in the href of an item with no resource
     # (a failed create): ``/api/contacts/?item=3``.
     "ITEM_PARAM": "item",
-    # Validation error codes that turn an item's 422 into 409 Conflict when they are its only errors.
+    # Validation error codes that make an item 409 Conflict (not 422) when they are its only errors.
     "CONFLICT_CODES": ["unique"],
 }
 
