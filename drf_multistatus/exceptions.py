@@ -21,7 +21,7 @@ from .results import iter_error_messages
 class NotABatch(exceptions.ParseError):
     """The body of a bulk request is not a JSON array."""
 
-    default_detail = _("Expected a list of items but got {datatype}.")
+    default_detail = _('Expected a list of items but got type "{datatype}".')
     default_code = "not_a_list"
 
     def __init__(self, datatype: str) -> None:

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from lxml import etree
+from rest_framework.test import APIClient
+
+DAV = "DAV:"
+MS = "urn:drf-multistatus"
+NS = {"D": DAV, "ms": MS}
+STATUS_LINE = re.compile(r"^HTTP/1\.1 ([2-5]\d\d) [A-Za-z][A-Za-z -]*$")
+SCHEMA = etree.RelaxNG(etree.parse(Path(__file__).with_name("dav_multistatus.rng")))
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def make_user(name: str, *permissions: str):
+    user = get_user_model().objects.create_user(name, password="pw")
+    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    return user
+
+
+NOTE_PERMISSIONS = ("add_note", "change_note", "view_note")
+
+
+@pytest.fixture
+def user(db):
+    return make_user("ann", *NOTE_PERMISSIONS)
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user("bob", *NOTE_PERMISSIONS)
+
+
+def parse_multistatus(content: bytes) -> etree._Element:
+    """Parse a 207 XML body and check it against RFC 4918 §13/§14; return the root."""
+    root = etree.fromstring(content, etree.XMLParser(resolve_entities=False))
+    assert root.tag == f"{{{DAV}}}multistatus"
+    assert SCHEMA.validate(root), SCHEMA.error_log
+    hrefs = root.xpath("D:response/D:href/text()", namespaces=NS)
+    assert len(hrefs) == len(set(hrefs)), "an href appears twice"
+    for href in hrefs:
+        parts = urlsplit(href)
+        assert parts.scheme and parts.netloc, f"not an absolute URI: {href}"
+        assert "#" not in href, f"fragment in href: {href}"
+    for status in root.xpath("D:response/D:status/text()", namespaces=NS):
+        assert STATUS_LINE.match(status), status
+    return root
+
+
+def xml_results(root: etree._Element) -> list[dict]:
+    """The responses of a multistatus document as dicts: index, status, href, errors."""
+    results = []
+    for response in root.findall(f"{{{DAV}}}response"):
+        status = response.findtext(f"{{{DAV}}}status")
+        results.append(
+            {
+                "index": int(response.findtext(f"{{{MS}}}index")),
+                "status": int(status.split()[1]),
+                "href": response.findtext(f"{{{DAV}}}href"),
+                "description": response.findtext(f"{{{DAV}}}responsedescription"),
+                "errors": [
+                    (error.get("field"), error.get("code"), error.text)
+                    for error in response.iterfind(f"{{{DAV}}}error/{{{MS}}}error")
+                ],
+                "data": response.find(f"{{{MS}}}data"),
+            }
+        )
+    return results
+
+
+def statuses(response) -> list[int]:
+    return [result["status"] for result in response.json()["results"]]
