@@ -23,6 +23,7 @@ from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param
 
 from .exceptions import (
     SERVER_ERROR,
@@ -38,6 +39,9 @@ from .results import ItemResult, MultiStatus
 from .settings import WHEN_MIXED, multistatus_settings
 
 logger = logging.getLogger("drf_multistatus")
+
+
+NO_MATCH = object()  # a lookup value that cannot name any object, such as "abc" for an integer pk
 
 
 class _RollbackBatch(Exception):
@@ -178,11 +182,13 @@ class MultiStatusMixin:
             return None
         kwarg = self.lookup_url_kwarg or self.lookup_field
         try:
-            return self.reverse_action(  # type: ignore[attr-defined]
+            url = self.reverse_action(  # type: ignore[attr-defined]
                 "detail", kwargs={kwarg: getattr(instance, self.lookup_field)}
             )
         except NoReverseMatch:
             return None
+        # DRF's reverse() carries ?format= over from the request; a resource's URI has none.
+        return remove_query_param(url, api_settings.URL_FORMAT_OVERRIDE)
 
     def get_multistatus_status(self, multistatus: MultiStatus) -> int:
         policy = self.outer_status or multistatus_settings.OUTER_STATUS
@@ -280,14 +286,15 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         first_index: dict[Any, int] = {}
         for index, item in enumerate(items):
             lookups.append(self._item_lookup(index, item, key, to_python, first_index))
-        values = [value for value in lookups if not isinstance(value, Exception)]
+        values = [v for v in lookups if v is not NO_MATCH and not isinstance(v, Exception)]
+        not_found = _("No %(model)s matches the given query.") % {"model": model._meta.object_name}
         queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
         found = {
             to_python(getattr(obj, self.lookup_field)): obj
             for obj in queryset.filter(**{f"{self.lookup_field}__in": values})
         }
         return [
-            value if isinstance(value, Exception) else found.get(value, NotFound())
+            value if isinstance(value, Exception) else found.get(value, NotFound(not_found))
             for value in lookups
         ]
 
@@ -325,12 +332,12 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
             )
         raw = item[key]
         if isinstance(raw, bool | dict | list) or (isinstance(raw, float) and not raw.is_integer()):
-            return NotFound()
+            return NO_MATCH
         try:
             value = to_python(raw)
             hash(value)
         except (TypeError, ValueError, DjangoValidationError):
-            return NotFound()
+            return NO_MATCH
         if value in first_index:
             return ItemConflict(
                 {

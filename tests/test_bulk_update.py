@@ -68,7 +68,8 @@ def test_mixed_update_batch(api, contacts):
     response = api.patch(URL, batch, format="json")
     assert statuses(response) == [200, 404, 409, 400, 409, 422, 404, 400, 409]
     results = response.json()["results"]
-    assert results[1]["errors"] == {"detail": "Not found."}
+    assert results[1]["errors"] == {"detail": "No Contact matches the given query."}
+    assert results[6]["errors"] == results[1]["errors"]
     assert results[2]["errors"] == {"id": ["Item 0 of this batch already targets this object."]}
     assert results[3]["errors"] == {"id": ["This field is required to name the object to update."]}
     assert results[4]["errors"] == {"email": ["contact with this email already exists."]}

@@ -12,6 +12,9 @@ class Note(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class Gadget(models.Model):
     """Has rules only the database enforces, so an item can fail with a real IntegrityError."""
@@ -27,3 +30,6 @@ class Gadget(models.Model):
                 condition=models.Q(quantity__lte=10), name="gadget_quantity_at_most_10"
             )
         ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,29 @@
+# make demo: set up and run the demo on http://127.0.0.1:8000/api/
+# make test: set up and run the test suite (SQLite; DATABASE_URL=postgres://... for PostgreSQL)
+PYTHON ?= python3
+VENV ?= .venv
+# Extra pip requirements, e.g. PIP_SPEC="django==5.2.* djangorestframework==3.16.*"
+PIP_SPEC ?=
+PYTEST_ARGS ?=
+
+.PHONY: install test demo lint
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".[dev]" $(PIP_SPEC)
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: install
+	$(VENV)/bin/python manage.py migrate
+	$(VENV)/bin/python manage.py seed_demo
+	$(VENV)/bin/python manage.py runserver 127.0.0.1:8000
