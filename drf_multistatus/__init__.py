@@ -17,6 +17,7 @@ _EXPORTS = {
     "MultiStatusJSONRenderer": "renderers",
     "MultiStatusXMLRenderer": "renderers",
     "MultiStatusTextXMLRenderer": "renderers",
+    "MultiStatusBrowsableAPIRenderer": "browsable",
     "multistatus_renderer_classes": "renderers",
     "ItemResult": "results",
     "MultiStatus": "results",

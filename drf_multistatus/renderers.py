@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlencode
 
 from lxml import etree
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
@@ -202,12 +202,15 @@ def multistatus_renderer_classes(base: Iterable[type[BaseRenderer]] | None = Non
 
     They go just before the first renderer that claims an XML media type, so they answer
     ``application/xml`` and ``?format=xml`` on bulk views, while the first renderer (usually
-    JSON) stays the default for clients that accept anything.
+    JSON) stays the default for clients that accept anything. DRF's browsable API renderer is
+    swapped for one that knows bulk forms and per-item results.
     """
+    from .browsable import MultiStatusBrowsableAPIRenderer
+
     renderers = [
-        r
-        for r in (base or api_settings.DEFAULT_RENDERER_CLASSES)
-        if r not in MULTISTATUS_XML_RENDERERS
+        MultiStatusBrowsableAPIRenderer if renderer is BrowsableAPIRenderer else renderer
+        for renderer in (base or api_settings.DEFAULT_RENDERER_CLASSES)
+        if renderer not in MULTISTATUS_XML_RENDERERS
     ]
     position = next(
         (i for i, renderer in enumerate(renderers) if is_xml_media_type(renderer.media_type)),

@@ -9,6 +9,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.test import APIRequestFactory
 
 from demo_project.contacts.models import Contact
+from drf_multistatus.browsable import MultiStatusBrowsableAPIRenderer
 from drf_multistatus.renderers import (
     MultiStatusTextXMLRenderer,
     MultiStatusXMLRenderer,
@@ -196,16 +197,17 @@ class OtherXMLRenderer(BaseRenderer):
 
 def test_renderer_classes_go_before_other_xml_renderers():
     ours = [MultiStatusXMLRenderer, MultiStatusTextXMLRenderer]
+    browsable = MultiStatusBrowsableAPIRenderer
     assert multistatus_renderer_classes([JSONRenderer, BrowsableAPIRenderer]) == [
         JSONRenderer,
-        BrowsableAPIRenderer,
+        browsable,
         *ours,
     ]
     assert multistatus_renderer_classes([JSONRenderer, OtherXMLRenderer, BrowsableAPIRenderer]) == [
         JSONRenderer,
         *ours,
         OtherXMLRenderer,
-        BrowsableAPIRenderer,
+        browsable,
     ]
     assert multistatus_renderer_classes([JSONRenderer, *ours]) == [JSONRenderer, *ours]
 

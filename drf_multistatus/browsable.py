@@ -1,0 +1,111 @@
+"""DRF's browsable API, taught to show bulk forms and per-item results."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.renderers import BrowsableAPIRenderer
+
+from .renderers import reason_phrase
+from .results import MultiStatusData, describe_errors
+
+EXAMPLE_SIZE = 2
+BULK_HANDLERS = {"POST": "bulk_create", "PUT": "bulk_update", "PATCH": "partial_bulk_update"}
+
+
+def example_value(field: serializers.Field, number: int) -> Any:
+    """A plausible input value for ``field``, the ``number``-th of an example batch."""
+    if isinstance(field, serializers.BooleanField):
+        return False
+    if isinstance(field, serializers.ChoiceField):
+        return next(iter(field.choices), None)
+    if isinstance(field, serializers.EmailField):
+        return f"{field.field_name}{number}@example.com"
+    if isinstance(
+        field, serializers.IntegerField | serializers.FloatField | serializers.DecimalField
+    ):
+        low = field.min_value if field.min_value is not None else 0
+        high = field.max_value if field.max_value is not None else low + 100
+        return int(low + (high - low) * number / (EXAMPLE_SIZE + 1))
+    if isinstance(field, serializers.DateTimeField):
+        return datetime.datetime(2026, 1, number, 12, 0).isoformat()
+    if isinstance(field, serializers.DateField):
+        return datetime.date(2026, 1, number).isoformat()
+    if isinstance(field, serializers.CharField):
+        text = f"{field.field_name.replace('_', ' ').capitalize()} {number}"
+        return text[: field.max_length] if field.max_length else text
+    return None
+
+
+def example_item(serializer: serializers.Serializer, number: int) -> dict[str, Any]:
+    return {
+        name: example_value(field, number)
+        for name, field in serializer.fields.items()
+        if not field.read_only and not isinstance(field, serializers.HiddenField)
+    }
+
+
+class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """The browsable API with bulk raw-data forms pre-filled with an example array, and a table
+    of per-item results above the raw body of a 207."""
+
+    template = "drf_multistatus/api.html"
+
+    def get_context(self, data: Any, accepted_media_type: str, renderer_context: Mapping) -> dict:
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        context["available_formats"] = list(dict.fromkeys(context["available_formats"]))
+        if isinstance(data, MultiStatusData):
+            context["multistatus_rows"] = [
+                {
+                    "index": result.index,
+                    "status": result.status,
+                    "reason": reason_phrase(result.status),
+                    "href": result.href,
+                    "succeeded": result.succeeded,
+                    "message": "" if result.succeeded else describe_errors(result.errors),
+                }
+                for result in data.multistatus.results
+            ]
+            context["multistatus_summary"] = data["summary"]
+        return context
+
+    @staticmethod
+    def is_bulk_list(view: Any, method: str) -> bool:
+        handler = BULK_HANDLERS.get(method, "")
+        return getattr(view, "detail", None) is False and callable(getattr(view, handler, None))
+
+    def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
+        # A list URL updates with an array, which an HTML form cannot send: the raw form does.
+        if method in ("PUT", "PATCH") and self.is_bulk_list(view, method):
+            return None
+        return super().get_rendered_html_form(data, view, method, request)
+
+    def get_raw_data_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
+        form = super().get_raw_data_form(data, view, method, request)
+        if form is None or not self.is_bulk_list(view, method):
+            return form
+        form.fields["_content"].initial = json.dumps(
+            self.example_batch(data, view, method), indent=4
+        )
+        return form
+
+    def example_batch(self, data: Any, view: Any, method: str) -> list[dict[str, Any]]:
+        """POST: new items built from the serializer's fields. PUT/PATCH: the first objects
+        listed on the page, ready to edit."""
+        serializer = view.get_serializer()
+        if method == "POST":
+            return [example_item(serializer, number) for number in range(1, EXAMPLE_SIZE + 1)]
+        listed = data.get("results", []) if isinstance(data, Mapping) else data
+        key = view.get_item_lookup_key()
+        rows = [row for row in (listed or []) if isinstance(row, Mapping) and key in row]
+        writable = set(example_item(serializer, 1))
+        if not rows:
+            return [{key: 1, **example_item(serializer, 1)}]
+        return [
+            {key: row[key], **{name: row[name] for name in row if name in writable}}
+            for row in rows[:EXAMPLE_SIZE]
+        ]
