@@ -1,4 +1,5 @@
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from demo_project.contacts.views import ContactViewSet, TagViewSet
 from drf_multistatus import BulkDefaultRouter
@@ -8,6 +9,7 @@ router.register("contacts", ContactViewSet)
 router.register("tags", TagViewSet)
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/api/", permanent=False)),
     path("api/", include(router.urls)),
     path("api-auth/", include("rest_framework.urls")),
 ]

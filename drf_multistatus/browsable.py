@@ -95,11 +95,16 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
 
     def example_batch(self, data: Any, view: Any, method: str) -> list[dict[str, Any]]:
         """POST: new items built from the serializer's fields. PUT/PATCH: the first objects
-        listed on the page, ready to edit."""
+        listed on the page (or just saved), ready to edit."""
         serializer = view.get_serializer()
         if method == "POST":
             return [example_item(serializer, number) for number in range(1, EXAMPLE_SIZE + 1)]
-        listed = data.get("results", []) if isinstance(data, Mapping) else data
+        if isinstance(data, MultiStatusData):
+            listed = [result["data"] for result in data["results"] if "data" in result]
+        elif isinstance(data, Mapping):
+            listed = data.get("results", [])  # a paginated list
+        else:
+            listed = data
         key = view.get_item_lookup_key()
         rows = [row for row in (listed or []) if isinstance(row, Mapping) and key in row]
         writable = set(example_item(serializer, 1))

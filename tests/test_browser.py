@@ -1,0 +1,161 @@
+"""The browsable API in a real Chromium, against the demo served by a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def find_chromium() -> str | None:
+    candidates = [os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"]
+    return next((shutil.which(c) for c in candidates if c and shutil.which(c)), None)
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (Debian package 'chromium').")
+        pytest.skip("no Chromium on this machine (install Debian's 'chromium' to run this test)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The demo project on a fresh SQLite file, served by Django's HTTP server on 127.0.0.1."""
+    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
+    env["DEMO_SQLITE_PATH"] = str(database)
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base, database
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def rows(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_bulk_create_and_update_through_the_browsable_api(chromium_path, demo):
+    from playwright.sync_api import sync_playwright
+
+    base, database = demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    before = rows(database, "SELECT email FROM contacts_contact ORDER BY email")
+    batch = [
+        {"name": "Lin", "email": "lin@example.com", "age": 29},
+        {"name": "", "email": "not-an-email"},
+        {"name": "Lin again", "email": "lin@example.com"},
+        {"name": "Ada twin", "email": "ada@example.com"},
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(15_000)
+
+        # Log in through DRF's login view, as a person would.
+        page.goto(f"{base}/api-auth/login/?next=/api/contacts/")
+        page.fill("input[name=username]", "demo")
+        page.fill("input[name=password]", "demo")
+        page.click("[type=submit]")
+        page.wait_for_url(f"{base}/api/contacts/")
+        assert "demo" in page.inner_text(".navbar")
+
+        # The bulk POST form is pre-filled with an example array.
+        page.click('a[href="#post-generic-content-form"]')
+        textarea = page.locator("#post-generic-content-form textarea[name=_content]")
+        example = json.loads(textarea.input_value())
+        assert isinstance(example, list) and len(example) == 2
+
+        textarea.fill(json.dumps(batch, indent=2))
+        page.click("#post-generic-content-form button")
+        page.wait_for_selector(".multistatus-results")
+
+        assert "HTTP 207 Multi-Status" in page.inner_text(".response-info")
+        items = page.locator("tr.multistatus-item")
+        assert items.count() == 4
+        shown = [items.nth(i).get_attribute("data-status") for i in range(4)]
+        assert shown == ["201", "422", "409", "409"]
+        assert "danger" in (items.nth(1).get_attribute("class") or "")
+        assert "Enter a valid email address." in items.nth(1).inner_text()
+        assert "1 of 4 items succeeded" in page.inner_text(".multistatus-summary")
+        page.screenshot(path=str(ARTIFACTS / "browsable-bulk-result.png"), full_page=True)
+
+        # Bulk PATCH through the raw-data form, which DRF's JavaScript sends as PATCH.
+        lin_id = rows(database, "SELECT id FROM contacts_contact WHERE email='lin@example.com'")[0][
+            0
+        ]
+        page.goto(f"{base}/api/contacts/")
+        put_form = page.locator("#put-generic-content-form")
+        edits = [{"id": lin_id, "age": 30}, {"id": 999999, "age": 1}]
+        put_form.locator("textarea[name=_content]").fill(json.dumps(edits))
+        put_form.locator("button[data-method=PATCH]").click()
+        page.wait_for_selector(".multistatus-results")
+        items = page.locator("tr.multistatus-item")
+        assert [items.nth(i).get_attribute("data-status") for i in range(2)] == ["200", "404"]
+
+        # The format switcher offers XML, and ?format=xml shows the DAV: document.
+        page.goto(f"{base}/api/contacts/")
+        formats = page.locator("a.format-option").all_inner_texts()
+        assert [f.strip() for f in formats] == ["json", "api", "xml"]
+        browser.close()
+
+    after = rows(database, "SELECT email, name, age FROM contacts_contact ORDER BY email")
+    assert [email for email, *_ in after] == sorted([*[e for (e,) in before], "lin@example.com"])
+    assert ("lin@example.com", "Lin", 30) in after
