@@ -19,6 +19,8 @@ _EXPORTS = {
     "MultiStatusTextXMLRenderer": "renderers",
     "MultiStatusBrowsableAPIRenderer": "browsable",
     "multistatus_renderer_classes": "renderers",
+    "MultiStatusJSONParser": "parsers",
+    "multistatus_parser_classes": "parsers",
     "ItemResult": "results",
     "MultiStatus": "results",
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -39,6 +39,19 @@ class BatchTooLarge(exceptions.APIException):
         super().__init__(self.default_detail.format(limit=limit, count=count))
 
 
+class RequestBodyTooLarge(exceptions.APIException):
+    """A body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``, refused before it is read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _(
+        "The request body holds {length} bytes; this server accepts at most {limit}."
+    )
+    default_code = "request_too_large"
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(self.default_detail.format(length=length, limit=limit))
+
+
 class InvalidItem(exceptions.APIException):
     """An item that cannot be processed at all: not an object, or no usable lookup value."""
 
@@ -52,6 +65,24 @@ class ItemConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("This item conflicts with the current state of the resource.")
     default_code = "conflict"
+
+
+class ConcurrentConflict(ItemConflict):
+    """The database gave up on an item because of a concurrent transaction (deadlock,
+    serialization failure); the same item may succeed when sent again."""
+
+    default_detail = _("This item collided with a concurrent request and was not saved; retry it.")
+    default_code = "concurrent_conflict"
+
+
+# SQLSTATEs for serialization failure and deadlock (PostgreSQL, and the SQL standard's 40001).
+CONCURRENCY_SQLSTATES = {"40001", "40P01"}
+
+
+def is_concurrency_failure(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return sqlstate in CONCURRENCY_SQLSTATES
 
 
 class FailedDependency(exceptions.APIException):
@@ -93,6 +124,8 @@ def item_error(exc: Exception, conflict_codes: Iterable[str]) -> tuple[int, dict
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, IntegrityError):
         exc = ItemConflict()
+    elif isinstance(exc, OperationalError) and is_concurrency_failure(exc):
+        exc = ConcurrentConflict()
     if isinstance(exc, exceptions.APIException):
         return exc.status_code, error_dict(exc)
     return None
@@ -105,10 +138,12 @@ SERVER_ERROR = {
 __all__ = [
     "SERVER_ERROR",
     "BatchTooLarge",
+    "ConcurrentConflict",
     "FailedDependency",
     "InvalidItem",
     "ItemConflict",
     "NotABatch",
+    "RequestBodyTooLarge",
     "error_dict",
     "is_conflict",
     "item_error",

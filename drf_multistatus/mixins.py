@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, router, transaction
@@ -32,6 +33,7 @@ from .exceptions import (
     InvalidItem,
     ItemConflict,
     NotABatch,
+    RequestBodyTooLarge,
     error_dict,
     item_error,
 )
@@ -64,6 +66,25 @@ class MultiStatusMixin:
     lookup_url_kwarg: str | None
 
     # Request --------------------------------------------------------------------------------
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.check_body_size(request)
+
+    def check_body_size(self, request: Request) -> None:
+        """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before reading it.
+
+        Django counts no uploaded files in that limit, so multipart bodies are left to it.
+        """
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is None or request.content_type.startswith("multipart/"):
+            return
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        if length > limit:
+            raise RequestBodyTooLarge(length=length, limit=limit)
 
     def get_max_batch_size(self) -> int | None:
         if self.max_batch_size is not None:
@@ -108,13 +129,14 @@ class MultiStatusMixin:
     def get_bulk_database(self) -> str:
         return router.db_for_write(self.get_queryset().model)  # type: ignore[attr-defined]
 
-    def run_batch(self, steps: Sequence[Callable[[], ItemResult] | ItemResult]) -> MultiStatus:
+    def run_batch(self, steps: Iterable[Callable[[], ItemResult] | ItemResult]) -> MultiStatus:
         """Run the steps of a batch inside one transaction.
 
         A step is a callable that runs one item in its own savepoint (see ``run_item``) and returns
-        its result, or a result decided in advance (an item that could not be addressed). In an
-        atomic batch with a failure, everything is rolled back and the items that had succeeded
-        are reported 424.
+        its result, or a result decided in advance (an item that could not be addressed). Steps
+        may come from a generator, which then also runs inside the transaction. In an atomic
+        batch with a failure, everything is rolled back and the items that had succeeded are
+        reported 424.
         """
         atomic = self.is_atomic_batch(self.request)
         results: list[ItemResult] = []
@@ -253,19 +275,24 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
 class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
     """PUT or PATCH of a list updates each item's target, named by the view's lookup field."""
 
+    lock_bulk_targets: bool = True
+
     def bulk_update(
         self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
     ) -> Response:
         items = self.get_bulk_items(request)
-        targets = self.get_bulk_targets(items)
-        steps = [
-            self.update_step(index, item, target, partial)
-            for index, (item, target) in enumerate(zip(items, targets, strict=True))
-        ]
-        return self.multistatus_response(self.run_batch(steps))
+        return self.multistatus_response(self.run_batch(self.update_steps(items, partial)))
 
     def partial_bulk_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.bulk_update(request, *args, partial=True, **kwargs)
+
+    def update_steps(
+        self, items: Sequence[Any], partial: bool
+    ) -> Iterator[Callable[[], ItemResult] | ItemResult]:
+        # A generator, so that the targets are loaded (and locked) inside the batch transaction.
+        targets = self.get_bulk_targets(items)
+        for index, (item, target) in enumerate(zip(items, targets, strict=True)):
+            yield self.update_step(index, item, target, partial)
 
     def get_item_lookup_key(self) -> str:
         """The key that names an item's target: the lookup field, ``pk`` read as the pk's name."""
@@ -278,6 +305,9 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
 
         All targets come from ``filter_queryset(get_queryset())`` in one query, so the view's
         scoping rules apply; an item naming an object outside it gets 404, as a detail URL would.
+        With ``lock_bulk_targets`` they are locked (``SELECT ... FOR UPDATE``, in primary key
+        order) until the batch commits, so concurrent batches neither deadlock on them nor
+        overwrite each other's changes with stale values.
         """
         key = self.get_item_lookup_key()
         model = self.get_queryset().model  # type: ignore[attr-defined]
@@ -289,6 +319,8 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         values = [v for v in lookups if v is not NO_MATCH and not isinstance(v, Exception)]
         not_found = _("No %(model)s matches the given query.") % {"model": model._meta.object_name}
         queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        if self.lock_bulk_targets:
+            queryset = queryset.select_for_update(of=("self",)).order_by("pk")
         found = {
             to_python(getattr(obj, self.lookup_field)): obj
             for obj in queryset.filter(**{f"{self.lookup_field}__in": values})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import viewsets
 
 from .mixins import BulkCreateModelMixin, BulkUpdateModelMixin
+from .parsers import multistatus_parser_classes
 from .renderers import multistatus_renderer_classes
 
 
@@ -12,3 +13,4 @@ class BulkModelViewSet(BulkCreateModelMixin, BulkUpdateModelMixin, viewsets.Mode
     """``ModelViewSet`` whose list URL also takes arrays: POST creates, PUT/PATCH update."""
 
     renderer_classes = multistatus_renderer_classes()
+    parser_classes = multistatus_parser_classes()

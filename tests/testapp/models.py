@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 
 
 class Note(models.Model):
@@ -33,3 +35,20 @@ class Gadget(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class GadgetLog(models.Model):
+    """A related row written by the save hooks, to prove failed items leave no stray rows."""
+
+    gadget = models.ForeignKey(Gadget, on_delete=models.CASCADE, related_name="logs")
+    action = models.CharField(max_length=10)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.gadget_id}"
+
+
+@receiver(post_save, sender=Gadget)
+def fail_on_request(sender, instance, **kwargs):
+    """A signal receiver that fails, as a faulty project receiver would."""
+    if instance.name == "signal-boom":
+        raise RuntimeError("receiver failed")

@@ -3,7 +3,7 @@ from rest_framework import permissions
 
 from drf_multistatus import BulkModelViewSet
 
-from .models import Gadget, Note
+from .models import Gadget, GadgetLog, Note
 from .serializers import GadgetSerializer, NoteSerializer
 
 
@@ -28,11 +28,18 @@ class GadgetViewSet(BulkModelViewSet):
     serializer_class = GadgetSerializer
 
     def perform_create(self, serializer):
-        if serializer.validated_data["name"] == "boom":
-            raise RuntimeError("secret internal detail")
-        serializer.save()
+        self.save_with_log(serializer, "create")
 
     def perform_update(self, serializer):
-        if serializer.validated_data.get("name") == "boom":
+        self.save_with_log(serializer, "update")
+
+    @staticmethod
+    def save_with_log(serializer, action):
+        """Save, write a related row, and fail where the item asks for a fault."""
+        name = serializer.validated_data.get("name")
+        if name == "boom":
             raise RuntimeError("secret internal detail")
-        serializer.save()
+        gadget = serializer.save()
+        GadgetLog.objects.create(gadget=gadget, action=action)
+        if name == "late-boom":
+            raise RuntimeError("failed after writing")

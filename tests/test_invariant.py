@@ -1,0 +1,148 @@
+"""Property-based tests: whatever the batch and the faults, the 207 body and the database agree.
+
+Items mix valid data, invalid fields, duplicates within the batch and of existing rows, unknown
+ids, non-objects, and faults in the save path: an exception from a hook before or after it wrote
+a related row, an exception from a post_save receiver, and IntegrityErrors raised by the database
+itself (a unique index the serializer does not check, and a CHECK constraint).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.testapp.models import Gadget, GadgetLog
+
+pytestmark = pytest.mark.django_db
+
+URL = "/test/gadgets/"
+FAULTY_NAMES = {"boom", "late-boom", "signal-boom"}
+EXISTING_CODES = ["e0", "e1", "e2"]
+UNKNOWN_ID = 10**9
+
+names = st.sampled_from(["ok", "fine", "", "boom", "late-boom", "signal-boom", "x" * 60])
+codes = st.sampled_from(["c0", "c1", "c2", "c3", *EXISTING_CODES, ""])
+quantities = st.one_of(st.integers(-2, 14), st.just("many"), st.none())
+fields = st.fixed_dictionaries({}, optional={"name": names, "code": codes, "quantity": quantities})
+non_objects = st.one_of(
+    st.lists(st.integers(), max_size=2), st.integers(), st.text(max_size=3), st.none()
+)
+# Update targets: an index into the existing rows, or something that names no row.
+targets = st.one_of(st.integers(0, len(EXISTING_CODES) - 1), st.just("unknown"), st.just("abc"))
+
+
+def snapshot() -> tuple[dict, list]:
+    rows = {g.id: (g.name, g.code, g.quantity) for g in Gadget.objects.all()}
+    logs = sorted(GadgetLog.objects.values_list("gadget_id", "action"))
+    return rows, logs
+
+
+def check_invariant(batch, response, before, after, atomic, expected_success_status):
+    """The body and the database tell the same story."""
+    assert response.status_code == 207, response.content
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == list(range(len(batch)))
+    rows_before, logs_before = before
+    rows_after, logs_after = after
+    succeeded = [r for r in results if 200 <= r["status"] < 300]
+    failed = [r for r in results if r["status"] >= 400]
+    assert len(succeeded) + len(failed) == len(batch)
+    assert all(
+        r["status"] != 500
+        or r["errors"] == {"detail": "A server error occurred while processing this item."}
+        for r in results
+    )
+
+    for result, item in zip(results, batch, strict=True):
+        if not isinstance(item, dict):
+            assert result["status"] == 400
+        elif item.get("name") in FAULTY_NAMES or (
+            isinstance(item.get("quantity"), int) and item["quantity"] > 10
+        ):
+            assert result["status"] >= 400, (item, result)
+
+    if atomic and failed:
+        assert not succeeded
+        assert all(
+            r["status"] != 424 or "href" not in r or expected_success_status == 200 for r in results
+        )
+        assert rows_after == rows_before and logs_after == logs_before
+        return
+
+    assert all(r["status"] == expected_success_status for r in succeeded)
+    changed = {r["data"]["id"]: r for r in succeeded}
+    assert len(changed) == len(succeeded), "two successes reported for one row"
+    for row_id, result in changed.items():
+        data = result["data"]
+        assert rows_after[row_id] == (data["name"], data["code"], data["quantity"])
+        assert result["href"] == f"http://testserver{URL}{row_id}/"
+    for row_id, row in rows_after.items():
+        if row_id not in changed:
+            assert rows_before.get(row_id) == row, "a row changed that no success reports"
+    assert set(rows_after) == set(rows_before) | set(changed)
+    action = "create" if expected_success_status == 201 else "update"
+    expected_logs = sorted([*logs_before, *((row_id, action) for row_id in changed)])
+    assert logs_after == expected_logs, "a failed item left a related row behind"
+
+
+def run_batch(api, method, batch, atomic):
+    with transaction.atomic():
+        existing = [
+            Gadget.objects.create(name="orig", code=code, quantity=1) for code in EXISTING_CODES
+        ]
+        batch = [resolve_target(item, existing) for item in batch]
+        before = snapshot()
+        response = getattr(api, method)(
+            URL + ("?atomic=true" if atomic else ""), batch, format="json"
+        )
+        after = snapshot()
+        transaction.set_rollback(True)
+    return batch, response, before, after
+
+
+def resolve_target(item, existing):
+    if not isinstance(item, dict) or "target" not in item:
+        return item
+    item = dict(item)
+    target = item.pop("target")
+    if isinstance(target, int):
+        item["id"] = existing[target].id
+    elif target == "unknown":
+        item["id"] = UNKNOWN_ID
+    else:
+        item["id"] = target
+    return item
+
+
+HYPOTHESIS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@HYPOTHESIS
+@given(
+    batch=st.lists(st.one_of(fields, fields, fields, non_objects), max_size=8),
+    atomic=st.booleans(),
+)
+def test_bulk_create_body_matches_database(api, batch, atomic):
+    batch, response, before, after = run_batch(api, "post", batch, atomic)
+    check_invariant(batch, response, before, after, atomic, 201)
+
+
+update_items = st.one_of(
+    st.builds(lambda f, t: {**f, "target": t}, fields, targets),
+    st.builds(lambda f, t: {**f, "target": t}, fields, targets),
+    fields,  # no lookup value
+    non_objects,
+)
+
+
+@HYPOTHESIS
+@given(batch=st.lists(update_items, max_size=8), atomic=st.booleans(), partial=st.booleans())
+def test_bulk_update_body_matches_database(api, batch, atomic, partial):
+    batch, response, before, after = run_batch(api, "patch" if partial else "put", batch, atomic)
+    check_invariant(batch, response, before, after, atomic, 200)
