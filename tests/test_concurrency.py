@@ -1,0 +1,192 @@
+"""Overlapping batches from several clients against the demo under gunicorn on PostgreSQL.
+
+The demo runs in a real server with several worker processes, on a database of its own; clients
+send batches that create the same unique emails in different orders (which can deadlock) and
+update the same rows. No item may answer 500, every email ends with exactly one row, and every
+client's body agrees with the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from .test_browser import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+CLIENTS = 6
+REQUESTS_PER_CLIENT = 6
+EMAILS = [f"shared{i}@example.com" for i in range(40)]
+SEEDED = 20
+TIME_LIMIT = 120  # seconds for the whole load
+
+
+def connect(url: str = PG_URL) -> psycopg.Connection:
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+@pytest.fixture(scope="module")
+def load_database() -> Iterator[str]:
+    try:
+        admin = connect()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
+    name = f"drf_multistatus_load_{os.getpid()}"
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with connect() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def server(load_database, tmp_path_factory) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+        "DATABASE_URL": load_database,
+        "DJANGO_DEBUG": "0",
+    }
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT, check=True
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "demo_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "4",
+            "--timeout",
+            "60",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").open("w"),
+    )
+    base = f"http://127.0.0.1:{port}/api/contacts/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def send(method: str, url: str, body: list) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, {"raw": error.read().decode(errors="replace")}
+
+
+def client_batches(seed: int, ids: list[int]) -> list[tuple[str, str, list]]:
+    rng = random.Random(seed)
+    batches = []
+    for n in range(REQUESTS_PER_CLIENT):
+        query = "?atomic=true" if n % 3 == 2 else ""
+        if n % 2 == 0:
+            emails = rng.sample(EMAILS, 15)
+            batch = [{"name": f"c{seed}", "email": email} for email in emails]
+            batches.append(("POST", query, batch))
+        else:
+            targets = rng.sample(ids, 10)
+            field = rng.choice(["age", "name"])
+            value = (
+                (lambda: rng.randint(0, 150))
+                if field == "age"
+                else (lambda: f"n{rng.randint(0, 99)}")
+            )
+            batches.append(("PATCH", query, [{"id": t, field: value()} for t in targets]))
+    return batches
+
+
+def test_overlapping_batches_agree_with_the_database(server, load_database):
+    seeded = [{"name": "seed", "email": f"seed{i}@example.com", "age": 1} for i in range(SEEDED)]
+    status, body = send("POST", server, seeded)
+    assert status == 207, body
+    ids = [r["data"]["id"] for r in body["results"]]
+    original = {r["data"]["id"]: (r["data"]["name"], r["data"]["age"]) for r in body["results"]}
+
+    plans = [client_batches(seed, ids) for seed in range(CLIENTS)]
+    started = time.monotonic()
+
+    def run_client(plan):
+        return [
+            (method, batch, *send(method, server + query, batch)) for method, query, batch in plan
+        ]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        outcomes = [o for client in pool.map(run_client, plans) for o in client]
+    elapsed = time.monotonic() - started
+    assert elapsed < TIME_LIMIT
+
+    item_statuses = Counter()
+    created = defaultdict(list)
+    reported_rows = defaultdict(list)
+    for method, batch, status, body in outcomes:
+        assert status == 207, body
+        results = body["results"]
+        assert len(results) == len(batch)
+        for item, result in zip(batch, results, strict=True):
+            item_statuses[result["status"]] += 1
+            assert result["status"] != 500, result
+            if method == "POST" and result["status"] == 201:
+                created[item["email"]].append(result["data"]["id"])
+            if method == "PATCH" and result["status"] == 200:
+                data = result["data"]
+                reported_rows[data["id"]].append((data["name"], data["age"]))
+    assert item_statuses[201] > 0 and item_statuses[409] > 0 and item_statuses[200] > 0
+
+    with connect(load_database) as db:
+        rows = db.execute("SELECT id, name, email, age FROM contacts_contact").fetchall()
+    by_email = Counter(email for _id, _name, email, _age in rows)
+    assert all(count == 1 for count in by_email.values())
+    for email in EMAILS:
+        # A row exists exactly when one request reported creating it, with the reported id.
+        row_ids = [row_id for row_id, _n, e, _a in rows if e == email]
+        assert row_ids == created.get(email, []), email
+    state = {row_id: (name, age) for row_id, name, _email, age in rows}
+    for row_id in ids:
+        # The row holds what some 200 reported for it (the last writer), or its seed.
+        assert state[row_id] in reported_rows.get(row_id, [original[row_id]]), row_id

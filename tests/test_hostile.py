@@ -1,0 +1,114 @@
+"""Hostile input: a clear 4xx, never a 500, and nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework.exceptions import ErrorDetail
+
+from demo_project.contacts.models import Contact
+from drf_multistatus.results import ItemResult, MultiStatus
+
+from .conftest import parse_multistatus, xml_results
+from .test_xml import render
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/contacts/"
+DEPTH = 100_000
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        (b'[{"name": }', 400, "JSON parse error - Expecting value"),
+        (b"[" * DEPTH + b"]" * DEPTH, 400, "JSON parse error - nesting too deep."),
+        (
+            b'[{"a":' * DEPTH + b"1" + b"}" * DEPTH + b"]",
+            400,
+            "JSON parse error - nesting too deep.",
+        ),
+        (
+            b'[{"name": "x", "email": "a@b.co", "age": ' + b"9" * 5000 + b"}]",
+            400,
+            "JSON parse error",
+        ),
+        (b'[{"name": "\xff\xfe", "email": "a@b.co"}]', 400, "JSON parse error"),
+        (b'[{"name": "x", "email": "a@b.co", "age": NaN}]', 400, "JSON parse error"),
+    ],
+    ids=["invalid", "deep-arrays", "deep-objects", "giant-number", "not-utf8", "nan"],
+)
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_malformed_bodies_are_400(api, method, body, status, detail):
+    response = getattr(api, method)(URL, body, content_type="application/json")
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+    assert Contact.objects.count() == 0
+
+
+def test_wrong_content_type_is_415(api):
+    response = api.post(URL, b"[]", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json() == {"detail": 'Unsupported media type "text/plain" in request.'}
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000)
+def test_body_over_djangos_limit_is_413(api):
+    body = '[{"name": "x", "email": "big@example.com", "age": 1, "pad": "' + "x" * 20_000 + '"}]'
+    response = api.post(URL, body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": f"The request body holds {len(body)} bytes; this server accepts at most 10000."
+    }
+    assert Contact.objects.count() == 0
+
+
+def test_nested_arrays_and_huge_values_fail_per_item(api):
+    batch = [
+        [[{"name": "x", "email": "n@example.com"}]],
+        {"name": "x" * 1_000_000, "email": "huge@example.com"},
+        {"name": "ok", "email": "e" * 300 + "@example.com"},
+        {"name": "ok", "email": "ok@example.com", "age": 10**30},
+        {"name": {"nested": ["deep"]}, "email": "obj@example.com"},
+    ]
+    response = api.post(URL, batch, format="json")
+    assert [r["status"] for r in response.json()["results"]] == [400, 422, 422, 422, 422]
+    assert Contact.objects.count() == 0
+
+
+def test_whole_batch_over_limit_and_nested_bodies_in_updates(api):
+    ann = Contact.objects.create(name="Ann", email="ann@example.com")
+    response = api.patch(URL, [[{"id": ann.id, "name": "X"}]], format="json")
+    assert [r["status"] for r in response.json()["results"]] == [400]
+    ann.refresh_from_db()
+    assert ann.name == "Ann"
+
+
+xml_hostile_text = st.lists(
+    st.one_of(
+        st.characters(),  # any code point, lone surrogates included
+        st.sampled_from(["\x00", "\x01", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"]),
+        st.sampled_from(["]]>", "<", "&", "&amp;", "<![CDATA["]),
+    ),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    message=xml_hostile_text, key=xml_hostile_text, value=xml_hostile_text, code=xml_hostile_text
+)
+def test_xml_stays_well_formed_for_any_text(message, key, value, code):
+    multistatus = MultiStatus(
+        results=[
+            ItemResult(index=0, status=422, errors={key or "k": [ErrorDetail(message, code=code)]}),
+            ItemResult(
+                index=1, status=201, href="/api/contacts/1/", data={key: value, "v": [value]}
+            ),
+        ]
+    )
+    results = xml_results(parse_multistatus(render(multistatus)))
+    assert [r["status"] for r in results] == [422, 201]
+    assert len(results[0]["errors"]) == 1
