@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status
@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param
 
+from .bulkwrite import can_write_in_bulk, index_unique_fields
 from .exceptions import (
     SERVER_ERROR,
     BatchTooLarge,
@@ -58,6 +59,8 @@ class MultiStatusMixin:
 
     max_batch_size: int | None = None
     atomic_batch: bool | None = None
+    # Write with bulk_create/bulk_update where that is provably the same as item by item.
+    bulk_write: bool = True
     allow_atomic_param: bool | None = None
     outer_status: str | None = None
 
@@ -129,26 +132,51 @@ class MultiStatusMixin:
     def get_bulk_database(self) -> str:
         return router.db_for_write(self.get_queryset().model)  # type: ignore[attr-defined]
 
-    def run_batch(self, steps: Iterable[Callable[[], ItemResult] | ItemResult]) -> MultiStatus:
-        """Run the steps of a batch inside one transaction.
+    def run_batch(self, process: Callable[[], list[ItemResult]]) -> MultiStatus:
+        """Run ``process`` (which returns one result per item) inside one transaction.
 
-        A step is a callable that runs one item in its own savepoint (see ``run_item``) and returns
-        its result, or a result decided in advance (an item that could not be addressed). Steps
-        may come from a generator, which then also runs inside the transaction. In an atomic
-        batch with a failure, everything is rolled back and the items that had succeeded are
-        reported 424.
+        In an atomic batch with a failure, everything is rolled back and the items that had
+        succeeded are reported 424.
         """
         atomic = self.is_atomic_batch(self.request)
         results: list[ItemResult] = []
         try:
             with transaction.atomic(using=self.get_bulk_database()):
-                for step in steps:
-                    results.append(step if isinstance(step, ItemResult) else step())
+                results = process()
                 if atomic and any(not result.succeeded for result in results):
                     raise _RollbackBatch
         except _RollbackBatch:
             results = self.fail_dependents(results)
         return MultiStatus(results=results, atomic=atomic)
+
+    def run_steps(self, steps: Iterable[Callable[[], ItemResult] | ItemResult]) -> list[ItemResult]:
+        """The per-item path: each step runs one item in its own savepoint (see ``run_item``), or
+        is a result decided in advance (an item that could not be addressed)."""
+        return [step if isinstance(step, ItemResult) else step() for step in steps]
+
+    def validate_bulk_item(
+        self,
+        serializer: serializers.BaseSerializer,
+        index: int,
+        item: Any,
+        instance: models.Model | None = None,
+        href: str | None = None,
+    ) -> dict[str, Any] | ItemResult:
+        """Validate one item with a serializer shared by the batch, as ``is_valid()`` would:
+        the validated data, or the item's failed result. Database errors propagate, so that the
+        caller can fall back to the per-item path."""
+        if not isinstance(item, dict):
+            return self.handle_item_exception(index, not_an_object(item))
+        serializer.instance = instance
+        serializer.initial_data = item
+        try:
+            if instance is not None:
+                self.check_object_permissions(self.request, instance)  # type: ignore[attr-defined]
+            return serializer.run_validation(item)
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            return self.handle_item_exception(index, exc, href)
 
     def run_item(
         self, index: int, step: Callable[[], ItemResult], href: str | None = None
@@ -247,8 +275,62 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
 
     def bulk_create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         items = self.get_bulk_items(request)
-        steps = [self.create_step(index, item) for index, item in enumerate(items)]
-        return self.multistatus_response(self.run_batch(steps))
+        return self.multistatus_response(self.run_batch(lambda: self.create_items(items)))
+
+    def create_items(self, items: Sequence[Any]) -> list[ItemResult]:
+        serializer = self.get_serializer()  # type: ignore[attr-defined]
+        connection = connections[self.get_bulk_database()]
+        if (
+            can_write_in_bulk(self, serializer, creating=True)
+            and connection.features.can_return_rows_from_bulk_insert
+        ):
+            return self.create_in_bulk(items, serializer)
+        return self.run_steps(self.create_step(index, item) for index, item in enumerate(items))
+
+    def create_in_bulk(
+        self, items: Sequence[Any], serializer: serializers.ModelSerializer
+    ) -> list[ItemResult]:
+        """Validate every item with uniqueness checked batch-wide, then insert the valid ones
+        with one ``bulk_create``. Should the database refuse (a concurrent writer won a unique
+        value), the items from the first refused one on take the per-item path."""
+        model = serializer.Meta.model
+        database = self.get_bulk_database()
+        results: list[ItemResult | None] = [None] * len(items)
+        accepted: list[tuple[int, models.Model]] = []
+        try:
+            with transaction.atomic(using=database):
+                indexes = index_unique_fields(serializer, model)
+                for name, _source, index in indexes:
+                    index.prefetch(item.get(name) for item in items if isinstance(item, dict))
+                for position, item in enumerate(items):
+                    outcome = self.validate_bulk_item(serializer, position, item)
+                    if isinstance(outcome, ItemResult):
+                        results[position] = outcome
+                        continue
+                    for _name, source, index in indexes:
+                        if source in outcome:
+                            index.claim(outcome[source], ("new", position))
+                    accepted.append((position, model(**outcome)))
+        except DatabaseError:
+            return self.run_steps(self.create_step(i, item) for i, item in enumerate(items))
+        if accepted:
+            try:
+                with transaction.atomic(using=database):
+                    model._default_manager.bulk_create([obj for _position, obj in accepted])
+            except DatabaseError:
+                first = accepted[0][0]
+                rest = self.run_steps(
+                    self.create_step(i, items[i]) for i in range(first, len(items))
+                )
+                return [*results[:first], *rest]  # type: ignore[list-item]
+        for position, obj in accepted:
+            results[position] = ItemResult(
+                index=position,
+                status=status.HTTP_201_CREATED,
+                href=self.get_item_href(obj),
+                data=serializer.to_representation(obj),
+            )
+        return results  # type: ignore[return-value]
 
     def create_step(self, index: int, item: Any) -> Callable[[], ItemResult] | ItemResult:
         if not isinstance(item, dict):
@@ -281,18 +363,90 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         self, request: Request, *args: Any, partial: bool = False, **kwargs: Any
     ) -> Response:
         items = self.get_bulk_items(request)
-        return self.multistatus_response(self.run_batch(self.update_steps(items, partial)))
+        return self.multistatus_response(self.run_batch(lambda: self.update_items(items, partial)))
 
     def partial_bulk_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.bulk_update(request, *args, partial=True, **kwargs)
 
-    def update_steps(
-        self, items: Sequence[Any], partial: bool
-    ) -> Iterator[Callable[[], ItemResult] | ItemResult]:
-        # A generator, so that the targets are loaded (and locked) inside the batch transaction.
+    def update_items(self, items: Sequence[Any], partial: bool) -> list[ItemResult]:
         targets = self.get_bulk_targets(items)
+        serializer = self.get_serializer(partial=partial)  # type: ignore[attr-defined]
+        if can_write_in_bulk(self, serializer, creating=False):
+            return self.update_in_bulk(items, targets, serializer, partial)
+        return self.run_steps(self.update_steps(items, targets, partial))
+
+    def update_steps(
+        self, items: Sequence[Any], targets: Sequence[models.Model | Exception], partial: bool
+    ) -> Iterator[Callable[[], ItemResult] | ItemResult]:
         for index, (item, target) in enumerate(zip(items, targets, strict=True)):
             yield self.update_step(index, item, target, partial)
+
+    def update_in_bulk(
+        self,
+        items: Sequence[Any],
+        targets: list[models.Model | Exception],
+        serializer: serializers.ModelSerializer,
+        partial: bool,
+    ) -> list[ItemResult]:
+        """Validate every item with uniqueness checked batch-wide, then write the valid ones
+        with one ``bulk_update`` of every field, as ``save()`` would. Should the database
+        refuse, the items from the first refused one on take the per-item path."""
+        model = serializer.Meta.model
+        database = self.get_bulk_database()
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        results: list[ItemResult | None] = [None] * len(items)
+        accepted: list[tuple[int, models.Model]] = []
+        try:
+            with transaction.atomic(using=database):
+                indexes = index_unique_fields(serializer, model)
+                for name, source, index in indexes:
+                    for target in targets:
+                        if not isinstance(target, Exception):
+                            index.claim(getattr(target, source), target.pk)
+                    index.prefetch(item.get(name) for item in items if isinstance(item, dict))
+                for position, (item, target) in enumerate(zip(items, targets, strict=True)):
+                    if isinstance(target, Exception):
+                        results[position] = self.handle_item_exception(position, target)
+                        continue
+                    href = self.get_item_href(target)
+                    outcome = self.validate_bulk_item(serializer, position, item, target, href)
+                    if isinstance(outcome, ItemResult):
+                        results[position] = outcome
+                        continue
+                    previous = {source: getattr(target, source) for _n, source, _i in indexes}
+                    for attr, value in outcome.items():
+                        setattr(target, attr, value)
+                    for _name, source, index in indexes:
+                        index.claim(getattr(target, source), target.pk, previous[source])
+                    accepted.append((position, target))
+        except DatabaseError:
+            return self.run_steps(self.update_steps(items, self.get_bulk_targets(items), partial))
+        if accepted and fields:
+            objs = [obj for _position, obj in accepted]
+            for obj in objs:
+                for field in fields:  # what save() does before writing: auto_now and the like
+                    setattr(obj, field.attname, field.pre_save(obj, False))
+            try:
+                with transaction.atomic(using=database):
+                    model._default_manager.bulk_update(objs, [field.name for field in fields])
+            except DatabaseError:
+                first = accepted[0][0]
+                fresh = self.get_bulk_targets(items)
+                rest = self.run_steps(
+                    self.update_step(i, items[i], fresh[i], partial)
+                    for i in range(first, len(items))
+                )
+                return [*results[:first], *rest]  # type: ignore[list-item]
+        for position, obj in accepted:
+            if getattr(obj, "_prefetched_objects_cache", None):
+                obj._prefetched_objects_cache = {}
+            results[position] = ItemResult(
+                index=position,
+                status=status.HTTP_200_OK,
+                href=self.get_item_href(obj),
+                data=serializer.to_representation(obj),
+            )
+        return results  # type: ignore[return-value]
 
     def get_item_lookup_key(self) -> str:
         """The key that names an item's target: the lookup field, ``pk`` read as the pk's name."""
