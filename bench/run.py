@@ -1,0 +1,324 @@
+"""Benchmark: drf-multistatus bulk writes against the other ways of writing many rows.
+
+    python bench/run.py                      # SQLite in memory and PostgreSQL, N = 100, 1000, 10000
+    python bench/run.py --db sqlite --sizes 100,1000
+
+Every table comes from one process and one database, so its rows compare like with like:
+median and min-max wall time over the repetitions, items per second, ratio to the baselines,
+and the number of SQL queries. The targets of the performance work are checked at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        return run_child(args)
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    failed = False
+    for database in databases:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop("DATABASE_URL", None)
+        if database == "postgres":
+            env["DATABASE_URL"] = PG_URL
+        command = [sys.executable, __file__, "--child", "--sizes", args.sizes]
+        command += ["--repeat", str(args.repeat)]
+        failed |= subprocess.run(command, env=env, cwd=ROOT).returncode != 0
+    sys.exit(1 if failed else 0)
+
+
+# --- the child: one database, all the ways --------------------------------------------------
+
+
+def run_child(args: argparse.Namespace) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    import django as dj
+    import rest_framework
+
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(
+        f"\n## {connection.vendor} · Python {sys.version.split()[0]} · Django {dj.__version__} "
+        f"· DRF {rest_framework.__version__}\n"
+    )
+    bench = Bench(args.repeat)
+    for n in sizes:
+        bench.create(n)
+        bench.update(n)
+    bench.rendering(5000)
+    bench.memory([1000, 5000, 10000] if max(sizes) >= 10000 else sizes)
+    print()
+    for line in bench.verdicts:
+        print(line)
+    connection.creation.destroy_test_db(":memory:" if connection.vendor == "sqlite" else None, 0)
+
+
+class Bench:
+    def __init__(self, repeat: int) -> None:
+        from django.test import Client
+
+        self.repeat = repeat
+        self.client = Client()
+        self.verdicts: list[str] = []
+
+    # measurement ---------------------------------------------------------------------------
+
+    def measure(
+        self, run: Callable[[], object], reset: Callable[[], object], repeat: int
+    ) -> tuple[list[float], int]:
+        from django.db import connection, reset_queries
+        from django.test.utils import CaptureQueriesContext
+
+        reset()
+        reset_queries()  # the log is a bounded deque: a full one would count nothing
+        with CaptureQueriesContext(connection) as queries:
+            run()
+        times = []
+        for _ in range(repeat):
+            reset()
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return times, len(queries)
+
+    def table(self, title: str, n: int, rows: list[tuple], baselines: list[str]) -> dict:
+        print(f"### {title}, N = {n:,}\n")
+        header = ["way", "median", "min–max", "items/s", *(f"× {b}" for b in baselines), "queries"]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        medians = {name: statistics.median(times) for name, times, _q in rows if times}
+        for name, times, queries in rows:
+            if not times:
+                print(f"| {name} | skipped | | | " + "| " * len(baselines) + "|")
+                continue
+            median = medians[name]
+            ratios = [f"{median / medians[b]:.2f}" if b in medians else "" for b in baselines]
+            cells = [
+                name,
+                f"{median * 1000:,.1f} ms",
+                f"{min(times) * 1000:,.1f}–{max(times) * 1000:,.1f}",
+                f"{n / median:,.0f}",
+                *ratios,
+                f"{queries:,}",
+            ]
+            print("| " + " | ".join(cells) + " |")
+        print()
+        return {name: (medians.get(name), queries) for name, _t, queries in rows}
+
+    def check(self, ok: bool, text: str) -> None:
+        self.verdicts.append(f"{'PASS' if ok else 'MISS'}  {text}")
+
+    # requests --------------------------------------------------------------------------------
+
+    def post(self, url: str, body: object, accept: str = "application/json") -> None:
+        response = self.client.post(
+            url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept
+        )
+        assert response.status_code in (201, 207), response.content[:300]
+
+    def put(self, url: str, body: object, accept: str = "application/json") -> None:
+        response = self.client.put(
+            url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept
+        )
+        assert response.status_code in (200, 207), response.content[:300]
+
+    # scenarios -----------------------------------------------------------------------------
+
+    def create(self, n: int) -> None:
+        from demo_project.contacts.models import Contact
+        from demo_project.contacts.serializers import ContactSerializer
+
+        batch = [{"name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100} for i in range(n)]
+        conflicting = [dict(item) for item in batch]
+        for i in range(0, n, 20):  # 5% duplicates within the batch, 5% of existing rows
+            conflicting[i + 1]["email"] = conflicting[i]["email"]
+            conflicting[i + 2]["email"] = "existing@example.com"
+
+        def reset():
+            Contact.objects.all().delete()
+
+        def reset_with_existing():
+            reset()
+            Contact.objects.create(name="e", email="existing@example.com")
+
+        def singles():
+            for item in batch:
+                self.post("/plain/", item)
+
+        def floor():
+            serializer = ContactSerializer(data=batch, many=True)
+            serializer.is_valid(raise_exception=True)
+            Contact.objects.bulk_create(Contact(**data) for data in serializer.validated_data)
+
+        slow = max(1, self.repeat // 3) if n >= 10000 else self.repeat
+        ways = [
+            (f"{n:,} single POSTs (DRF)", singles, reset, slow if n < 10000 else 0),
+            ("one POST, serializer(many=True)", lambda: self.post("/listserializer/", batch), reset, slow),
+            ("per-item path (own serializer + savepoint per item)", lambda: self.post("/per-item/", batch), reset, slow),
+            ("serializer(many=True).is_valid() + bulk_create, no HTTP", floor, reset, self.repeat),
+            ("bare bulk_create", lambda: Contact.objects.bulk_create(Contact(**i) for i in batch), reset, self.repeat),
+            ("drf-multistatus, JSON", lambda: self.post("/contacts/", batch), reset, self.repeat),
+            ("drf-multistatus, XML", lambda: self.post("/contacts/", batch, "application/xml"), reset, self.repeat),
+            ("drf-multistatus, JSON, 10% conflicts", lambda: self.post("/contacts/", conflicting), reset_with_existing, self.repeat),
+        ]
+        rows = []
+        for name, run, reset_fn, repeat in ways:
+            times, queries = self.measure(run, reset_fn, repeat) if repeat else ([], 0)
+            rows.append((name, times, queries))
+        floor_name, ours, mixed = ways[3][0], ways[5][0], ways[7][0]
+        result = self.table(
+            "bulk create", n, rows, ["one POST, serializer(many=True)", floor_name]
+        )
+        self.check(
+            result[ours][0] <= result[floor_name][0],
+            f"create N={n:,}: JSON {result[ours][0] * 1000:,.0f} ms <= floor {result[floor_name][0] * 1000:,.0f} ms",
+        )
+        self.check(result[ours][1] <= 10, f"create N={n:,}: {result[ours][1]} queries <= 10")
+        self.check(
+            result[mixed][0] <= 1.5 * result[ours][0],
+            f"create N={n:,}: 10% conflicts {result[mixed][0] / result[ours][0]:.2f}x the all-valid batch <= 1.5x",
+        )
+
+    def update(self, n: int) -> None:
+        from demo_project.contacts.models import Contact
+
+        def reset():
+            Contact.objects.all().delete()
+            Contact.objects.bulk_create(
+                Contact(name=f"n{i}", email=f"u{i}@example.com", age=1) for i in range(n)
+            )
+
+        def batch():
+            return [
+                {"id": pk, "name": f"m{pk}", "email": email, "age": 7}
+                for pk, email in Contact.objects.values_list("id", "email")
+            ]
+
+        current: list = []
+
+        def prepared(run):
+            def reset_and_prepare():
+                reset()
+                current[:] = batch()
+
+            return run, reset_and_prepare
+
+        def singles():
+            for item in current:
+                self.put(f"/plain/{item['id']}/", item)
+
+        def bulk_update_alone():
+            objs = list(Contact.objects.filter(pk__in=[item["id"] for item in current]))
+            for obj in objs:
+                obj.name, obj.age = f"m{obj.pk}", 7
+            Contact.objects.bulk_update(objs, ["name", "email", "age"])
+
+        slow = max(1, self.repeat // 3) if n >= 10000 else self.repeat
+        ways = [
+            (f"{n:,} single PUTs (DRF)", *prepared(singles), slow if n < 10000 else 0),
+            ("per-item path", *prepared(lambda: self.put("/per-item/", current)), slow),
+            ("bulk_update alone (load + write)", *prepared(bulk_update_alone), self.repeat),
+            ("drf-multistatus, JSON", *prepared(lambda: self.put("/contacts/", current)), self.repeat),
+            ("drf-multistatus, XML", *prepared(lambda: self.put("/contacts/", current, "application/xml")), self.repeat),
+        ]
+        rows = []
+        for name, run, reset_fn, repeat in ways:
+            times, queries = self.measure(run, reset_fn, repeat) if repeat else ([], 0)
+            rows.append((name, times, queries))
+        base, ours = ways[2][0], ways[3][0]
+        result = self.table("bulk update (PUT)", n, rows, [base])
+        self.check(
+            result[ours][0] <= 2 * result[base][0],
+            f"update N={n:,}: JSON {result[ours][0] / result[base][0]:.2f}x bulk_update <= 2x",
+        )
+        self.check(result[ours][1] <= 10, f"update N={n:,}: {result[ours][1]} queries <= 10")
+
+    def rendering(self, n: int) -> None:
+        from rest_framework.renderers import JSONRenderer
+        from rest_framework.test import APIRequestFactory
+
+        from drf_multistatus.renderers import MultiStatusXMLRenderer
+        from drf_multistatus.results import ItemResult, MultiStatus
+
+        results = [
+            ItemResult(
+                index=i,
+                status=201,
+                href=f"/api/contacts/{i}/",
+                data={"id": i, "name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100},
+            )
+            for i in range(n)
+        ]
+        data = MultiStatus(results=results).as_data()
+        context = {"request": APIRequestFactory().post("/api/contacts/")}
+        timings = {}
+        for name, renderer in (("JSON", JSONRenderer()), ("XML", MultiStatusXMLRenderer())):
+            times = []
+            for _ in range(self.repeat):
+                start = time.perf_counter()
+                renderer.render(data, renderer_context=context)
+                times.append(time.perf_counter() - start)
+            timings[name] = statistics.median(times)
+        ratio = timings["XML"] / timings["JSON"]
+        print(f"### rendering {n:,} results\n")
+        print("| renderer | median | × JSON |\n|---|---|---|")
+        for name, median in timings.items():
+            print(f"| {name} | {median * 1000:,.1f} ms | {median / timings['JSON']:.2f} |")
+        print()
+        self.check(ratio <= 1.2, f"render {n:,} results: XML {ratio:.2f}x JSON <= 1.2x")
+
+    def memory(self, sizes: list[int]) -> None:
+        from demo_project.contacts.models import Contact
+
+        print("### peak memory of one bulk create (tracemalloc)\n")
+        print("| N | peak | per item |\n|---|---|---|")
+        per_item = []
+        for n in sizes:
+            Contact.objects.all().delete()
+            batch = [{"name": f"n{i}", "email": f"m{i}@example.com", "age": 1} for i in range(n)]
+            body = json.dumps(batch)
+            gc.collect()
+            tracemalloc.start()
+            self.client.post("/contacts/", body, content_type="application/json")
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            per_item.append(peak / n)
+            print(f"| {n:,} | {peak / 2**20:,.1f} MiB | {peak / n / 1024:,.1f} KiB |")
+        print()
+        spread = max(per_item) / min(per_item)
+        self.check(spread <= 1.5, f"memory per item varies {spread:.2f}x across N (linear: <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
