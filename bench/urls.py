@@ -19,7 +19,7 @@ class PlainContactViewSet(viewsets.ModelViewSet):
 
 
 class ListSerializerContactViewSet(viewsets.ModelViewSet):
-    """One POST of an array through ``serializer(many=True)``: all-or-nothing, no per-item status."""
+    """One POST of an array through ``serializer(many=True)``: all-or-nothing, no item statuses."""
 
     queryset = Contact.objects.all()
     serializer_class = ContactSerializer

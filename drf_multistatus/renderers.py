@@ -6,35 +6,31 @@ The XML renderer also renders everything else a bulk view answers: whole-request
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urldefrag, urlencode
 
-from lxml import etree
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from .results import ItemResult, MultiStatus, MultiStatusData, describe_errors, iter_error_messages
+from . import xmlwriter
+from .results import (
+    ItemResult,
+    MultiStatus,
+    MultiStatusData,
+    describe_messages,
+    iter_error_messages,
+)
 from .settings import multistatus_settings
+from .xmlwriter import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
 
-DAV_NAMESPACE = "DAV:"
-XML_NAMESPACE = "urn:drf-multistatus"
-XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
-NSMAP = {"D": DAV_NAMESPACE, "ms": XML_NAMESPACE}
+__all__ = ["DAV_NAMESPACE", "XML_NAMESPACE", "XSI_NAMESPACE"]
 
 # RFC 9110 names, which Python's HTTPStatus has only from 3.13 on.
 REASON_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
-
-# Characters XML 1.0 allows (production [2] Char); anything else is replaced.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_text(value: Any) -> str:
-    """``str(value)`` with every character XML 1.0 forbids replaced by U+FFFD."""
-    return _NOT_XML_CHAR.sub("\ufffd", str(value))
 
 
 def reason_phrase(code: int) -> str:
@@ -46,17 +42,10 @@ def reason_phrase(code: int) -> str:
         return ""
 
 
+@functools.lru_cache(maxsize=128)
 def status_line(code: int) -> str:
     """The RFC 4918 §14.28 status line: ``HTTP/1.1 409 Conflict``."""
     return f"HTTP/1.1 {code} {reason_phrase(code)}".rstrip()
-
-
-def dav(name: str) -> str:
-    return f"{{{DAV_NAMESPACE}}}{name}"
-
-
-def ms(name: str) -> str:
-    return f"{{{XML_NAMESPACE}}}{name}"
 
 
 class MultiStatusJSONRenderer(JSONRenderer):
@@ -83,42 +72,69 @@ class MultiStatusXMLRenderer(BaseRenderer):
         request = renderer_context.get("request")
         response = renderer_context.get("response")
         if isinstance(data, MultiStatusData):
-            root = self.multistatus_element(data.multistatus, request)
+            document = self.multistatus_document(data.multistatus, request)
         elif response is not None and response.status_code >= 400:
-            root = self.error_element(data)
+            document = self.error_document(data)
         else:
-            root = etree.Element(ms("data"), nsmap=NSMAP)
-            self.fill_data(root, data)
-        return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+            document = xmlwriter.data(data, (f"<ms:data {xmlwriter.NAMESPACES}", "</ms:data>"))
+        return (xmlwriter.DECLARATION + document).encode("utf-8")
 
     # Multistatus ----------------------------------------------------------------------------
 
-    def multistatus_element(
-        self, multistatus: MultiStatus, request: Request | None
-    ) -> etree._Element:
-        root = etree.Element(dav("multistatus"), nsmap=NSMAP)
-        seen: set[str] = set()
-        for result in multistatus.results:
-            root.append(self.response_element(result, self.get_href(result, request, seen)))
-        summary = multistatus.summary()
-        etree.SubElement(
-            root, dav("responsedescription")
-        ).text = f"{summary['succeeded']} of {summary['total']} items succeeded."
-        return root
-
-    def response_element(self, result: ItemResult, href: str) -> etree._Element:
-        response = etree.Element(dav("response"))
-        etree.SubElement(response, dav("href")).text = xml_text(href)
-        etree.SubElement(response, dav("status")).text = status_line(result.status)
-        if not result.succeeded:
-            response.append(self.error_element(result.errors or {}))
-            etree.SubElement(response, dav("responsedescription")).text = xml_text(
-                describe_errors(result.errors) or reason_phrase(result.status)
+    def multistatus_document(self, multistatus: MultiStatus, request: Request | None) -> str:
+        results = multistatus.results
+        hrefs = self.get_hrefs(results, request)
+        statuses = [result.status for result in results]
+        responses = None
+        if results and min(statuses) >= 200 and max(statuses) < 300:
+            lines = {code: status_line(code) for code in set(statuses)}
+            responses = xmlwriter.flat_responses(
+                hrefs,
+                [lines[code] for code in statuses],
+                [result.index for result in results],
+                [result.data for result in results],
             )
-        etree.SubElement(response, ms("index")).text = str(result.index)
+        if responses is None:
+            responses = "".join(
+                self.response_element(result, href)
+                for result, href in zip(results, hrefs, strict=True)
+            )
+        summary = multistatus.summary()
+        return (
+            f"<D:multistatus {xmlwriter.NAMESPACES}>{responses}"
+            f"<D:responsedescription>{summary['succeeded']} of {summary['total']} items "
+            "succeeded.</D:responsedescription></D:multistatus>"
+        )
+
+    def response_element(self, result: ItemResult, href: str) -> str:
+        head = (
+            f"<D:response><D:href>{xmlwriter.text(href)}</D:href>"
+            f"<D:status>{status_line(result.status)}</D:status>"
+        )
         if result.succeeded:
-            self.fill_data(etree.SubElement(response, ms("data")), result.data)
-        return response
+            body = xmlwriter.data(result.data, DATA_TAGS)
+            return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
+        messages = list(iter_error_messages(result.errors or {}))
+        description = describe_messages(messages) or reason_phrase(result.status)
+        return (
+            f"{head}<D:error>{xmlwriter.errors(messages)}</D:error>"
+            f"<D:responsedescription>{xmlwriter.text(description)}</D:responsedescription>"
+            f"<ms:index>{result.index}</ms:index></D:response>"
+        )
+
+    def get_hrefs(self, results: list[ItemResult], request: Request | None) -> list[str]:
+        """Every item's href (see ``get_href``). When all are distinct absolute URIs without
+        fragments, as the viewset's own are, they are taken as they are."""
+        hrefs = [result.href for result in results]
+        if (
+            None not in hrefs
+            and len(set(hrefs)) == len(hrefs)
+            and all(href.startswith(("http://", "https://")) for href in hrefs)
+            and "#" not in "".join(hrefs)
+        ):
+            return hrefs  # type: ignore[return-value]
+        seen: set[str] = set()
+        return [self.get_href(result, request, seen) for result in results]
 
     def get_href(self, result: ItemResult, request: Request | None, seen: set[str]) -> str:
         """The item's resource URI, or one that names the request item; never repeated.
@@ -126,8 +142,10 @@ class MultiStatusXMLRenderer(BaseRenderer):
         Every href is an absolute URI without fragment (RFC 4918 §8.3, §14.7). A second item that
         names an already listed resource gets its request-item URI instead.
         """
-        href = result.href and urldefrag(result.href)[0]
-        if href and request is not None:
+        href = result.href
+        if href and "#" in href:
+            href = urldefrag(href)[0]
+        if href and request is not None and not href.startswith(("http://", "https://")):
             href = request.build_absolute_uri(href)
         if not href or href in seen:
             href = self.item_uri(result.index, request)
@@ -138,49 +156,17 @@ class MultiStatusXMLRenderer(BaseRenderer):
         path = request.build_absolute_uri(request.path) if request is not None else "/"
         return f"{path}?{urlencode({multistatus_settings.ITEM_PARAM: index})}"
 
-    # Errors and data --------------------------------------------------------------------------
+    # Errors ----------------------------------------------------------------------------------
 
-    def error_element(self, errors: Any) -> etree._Element:
-        """``DAV:error`` holding one ``ms:error`` per message, with its field path and code."""
-        element = etree.Element(dav("error"), nsmap=NSMAP)
+    def error_document(self, errors: Any) -> str:
+        """A whole-request error: ``DAV:error`` holding one ``ms:error`` per message."""
         if not isinstance(errors, Mapping | list):
             errors = {"detail": errors}
-        for path, message, code in iter_error_messages(errors):
-            error = etree.SubElement(element, ms("error"))
-            if path and path != "detail":
-                error.set("field", xml_text(path))
-            if code:
-                error.set("code", xml_text(code))
-            error.text = xml_text(message)
-        return element
+        messages = xmlwriter.errors(list(iter_error_messages(errors)))
+        return f"<D:error {xmlwriter.NAMESPACES}>{messages}</D:error>"
 
-    def fill_data(self, element: etree._Element, value: Any) -> None:
-        """Write a serializer representation into ``element``.
 
-        Dict keys become child elements (``ms:field name="…"`` where a key is not an XML name),
-        list members become ``ms:item`` elements, None is ``xsi:nil="true"``.
-        """
-        if value is None:
-            element.set(f"{{{XSI_NAMESPACE}}}nil", "true")
-        elif isinstance(value, Mapping):
-            for key, member in value.items():
-                self.fill_data(self.field_element(element, str(key)), member)
-        elif isinstance(value, Sequence | set | frozenset) and not isinstance(value, str | bytes):
-            for member in value:
-                self.fill_data(etree.SubElement(element, ms("item")), member)
-        elif isinstance(value, bool):
-            element.text = "true" if value else "false"
-        else:
-            element.text = xml_text(value)
-
-    @staticmethod
-    def field_element(parent: etree._Element, key: str) -> etree._Element:
-        try:
-            return etree.SubElement(parent, ms(key))
-        except ValueError:
-            element = etree.SubElement(parent, ms("field"))
-            element.set("name", xml_text(key))
-            return element
+DATA_TAGS = ("<ms:data", "</ms:data>")
 
 
 class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):

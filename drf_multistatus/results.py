@@ -7,7 +7,7 @@ turn them into bodies.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,8 +116,12 @@ def iter_error_messages(errors: Any, path: str = "") -> Iterator[tuple[str, str,
 
 def describe_errors(errors: Any) -> str:
     """One human-readable line for an item's errors: ``email: Enter a valid email address.``"""
+    return describe_messages(iter_error_messages(errors))
+
+
+def describe_messages(messages: Iterable[tuple[str, str, str | None]]) -> str:
+    """``describe_errors`` for messages already flattened by ``iter_error_messages``."""
     unnamed = ("", "detail", api_settings.NON_FIELD_ERRORS_KEY)
-    parts = []
-    for path, message, _code in iter_error_messages(errors):
-        parts.append(message if path in unnamed else f"{path}: {message}")
-    return " ".join(parts)
+    return " ".join(
+        message if path in unnamed else f"{path}: {message}" for path, message, _code in messages
+    )

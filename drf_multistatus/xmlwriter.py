@@ -1,0 +1,145 @@
+"""Writes the XML documents of the XML renderer as text, in one pass.
+
+Building an lxml tree costs about twenty times what DRF's JSON renderer spends on the same
+results, so the documents are written directly. Every string goes through ``text()`` or
+``attribute()``: characters XML 1.0 forbids become U+FFFD and markup characters are escaped; the
+tests parse every kind of output with lxml, validate it against RFC 4918's definitions and
+compare it with a tree built by lxml.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+DAV_NAMESPACE = "DAV:"
+XML_NAMESPACE = "urn:drf-multistatus"
+XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
+DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+NAMESPACES = f'xmlns:D="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}"'
+
+_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML_CHAR = re.compile(f"[{_FORBIDDEN}]")
+_TEXT_SPECIAL = re.compile(f"[&<>\r{_FORBIDDEN}]")
+_ATTRIBUTE_SPECIAL = re.compile(f'[&<>"\t\n\r{_FORBIDDEN}]')
+_TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_ATTRIBUTE_ESCAPES = {**_TEXT_ESCAPES, '"': "&quot;", "\t": "&#9;", "\n": "&#10;"}
+
+# XML 1.0 (fifth edition) NameStartChar and NameChar, without the colon: an NCName.
+_NAME_START = (
+    "A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]*")
+
+
+def replace_forbidden(value: str) -> str:
+    """``value`` with every character XML 1.0 forbids replaced by U+FFFD."""
+    return _NOT_XML_CHAR.sub("\ufffd", value)
+
+
+def text(value: Any) -> str:
+    """Character data: forbidden characters replaced, markup escaped."""
+    value = value if type(value) is str else str(value)
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    return _TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES.get(m[0], "\ufffd"), value)
+
+
+def attribute(value: Any) -> str:
+    """An attribute value (written between double quotes)."""
+    value = value if type(value) is str else str(value)
+    if _ATTRIBUTE_SPECIAL.search(value) is None:
+        return value
+    return _ATTRIBUTE_SPECIAL.sub(lambda m: _ATTRIBUTE_ESCAPES.get(m[0], "\ufffd"), value)
+
+
+@functools.lru_cache(maxsize=4096)
+def field_tags(key: str) -> tuple[str, str]:
+    """Opening and closing tag for a data key: ``ms:key``, or ``ms:field name="key"`` when the key
+    is not an XML name (or starts with the reserved ``xml``)."""
+    if _NCNAME.fullmatch(key) and key[:3].lower() != "xml":
+        return f"<ms:{key}", f"</ms:{key}>"
+    return f'<ms:field name="{attribute(key)}"', "</ms:field>"
+
+
+def data(value: Any, tags: tuple[str, str]) -> str:
+    """One element holding a serializer representation.
+
+    Dict keys become child elements, list members ``ms:item`` elements, None ``xsi:nil``.
+    """
+    opening, closing = tags
+    kind = type(value)
+    if kind is str:
+        return f"{opening}>{text(value)}{closing}"
+    if kind is int or kind is float:
+        return f"{opening}>{value}{closing}"
+    if value is None:
+        return f'{opening} xsi:nil="true">{closing}'
+    if isinstance(value, bool):
+        return f"{opening}>{'true' if value else 'false'}{closing}"
+    if isinstance(value, Mapping):
+        members = "".join(
+            data(member, field_tags(key if type(key) is str else str(key)))
+            for key, member in value.items()
+        )
+        return f"{opening}>{members}{closing}"
+    if isinstance(value, Sequence | set | frozenset) and not isinstance(value, str | bytes):
+        members = "".join(data(member, ITEM_TAGS) for member in value)
+        return f"{opening}>{members}{closing}"
+    return f"{opening}>{text(value)}{closing}"
+
+
+ITEM_TAGS = ("<ms:item", "</ms:item>")
+
+
+def errors(messages: Sequence[tuple[str, str, str | None]]) -> str:
+    """``ms:error`` elements for ``(field path, message, code)`` triples."""
+    parts = []
+    for path, message, code in messages:
+        field = f' field="{attribute(path)}"' if path and path != "detail" else ""
+        code_attribute = f' code="{attribute(code)}"' if code else ""
+        parts.append(f"<ms:error{field}{code_attribute}>{text(message)}</ms:error>")
+    return "".join(parts)
+
+
+SCALARS = frozenset({str, int, float})
+
+
+def flat_responses(
+    hrefs: list[str], status_lines: list[str], indexes: list[int], datas: list[Any]
+) -> str | None:
+    """``D:response`` elements of successful items whose data are flat dicts of one shape — the
+    common bulk answer — written by one ``%`` over all of them, several times faster than
+    ``data()`` per item. Returns None where the items do not all have that shape, or where a
+    value needs escaping; the caller then writes them one by one."""
+    if not datas or set(map(type, datas)) != {dict}:
+        return None
+    keys = tuple(datas[0])
+    if set(map(tuple, datas)) != {keys}:  # the same fields in the same order
+        return None
+    columns = [list(map(itemgetter(key), datas)) for key in keys]
+    texts = [hrefs]  # numbers need no escaping; every string is checked in one search
+    for column in columns:
+        kinds = set(map(type, column))
+        if not kinds <= SCALARS:
+            return None
+        if str in kinds:
+            texts.append(column if kinds == {str} else list(map(str, column)))
+    if _TEXT_SPECIAL.search("".join(chain.from_iterable(texts))):
+        return None
+    fields = "".join(
+        f"{opening.replace('%', '%%')}>%s{closing.replace('%', '%%')}"
+        for opening, closing in map(field_tags, keys)
+    )
+    row = (
+        "<D:response><D:href>%s</D:href><D:status>%s</D:status><ms:index>%s</ms:index>"
+        f"<ms:data>{fields}</ms:data></D:response>"
+    )
+    return (row * len(datas)) % tuple(
+        chain.from_iterable(zip(hrefs, status_lines, indexes, *columns, strict=True))
+    )
