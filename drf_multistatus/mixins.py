@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -40,6 +41,7 @@ from .exceptions import (
 )
 from .results import ItemResult, MultiStatus
 from .settings import WHEN_MIXED, multistatus_settings
+from .signals import bulk_request_finished
 
 logger = logging.getLogger("drf_multistatus")
 
@@ -139,6 +141,7 @@ class MultiStatusMixin:
         succeeded are reported 424.
         """
         atomic = self.is_atomic_batch(self.request)
+        started = time.perf_counter()
         results: list[ItemResult] = []
         try:
             with transaction.atomic(using=self.get_bulk_database()):
@@ -147,7 +150,38 @@ class MultiStatusMixin:
                     raise _RollbackBatch
         except _RollbackBatch:
             results = self.fail_dependents(results)
-        return MultiStatus(results=results, atomic=atomic)
+        multistatus = MultiStatus(results=results, atomic=atomic)
+        self.report_batch(multistatus, time.perf_counter() - started)
+        return multistatus
+
+    def report_batch(self, multistatus: MultiStatus, duration: float) -> None:
+        """One structured log record and one ``bulk_request_finished`` signal per batch."""
+        counts = multistatus.summary()
+        summary = {
+            "view": f"{type(self).__module__}.{type(self).__qualname__}",
+            "method": self.request.method,
+            "path": self.request.path,
+            "items": counts["total"],
+            "succeeded": counts["succeeded"],
+            "failed": counts["failed"],
+            "by_status": counts["by_status"],
+            "atomic": multistatus.atomic,
+            "duration_ms": round(duration * 1000, 3),
+        }
+        logger.info(
+            "bulk %s %s: %d items, %d succeeded, %d failed (%s) in %.1f ms",
+            summary["method"],
+            summary["path"],
+            summary["items"],
+            summary["succeeded"],
+            summary["failed"],
+            ", ".join(f"{code}: {n}" for code, n in summary["by_status"].items()) or "none",
+            summary["duration_ms"],
+            extra={"multistatus": summary},
+        )
+        bulk_request_finished.send(
+            sender=type(self), view=self, request=self.request, summary=summary
+        )
 
     def run_steps(self, steps: Iterable[Callable[[], ItemResult] | ItemResult]) -> list[ItemResult]:
         """The per-item path: each step runs one item in its own savepoint (see ``run_item``), or

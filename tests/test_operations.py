@@ -1,0 +1,64 @@
+"""Every bulk request leaves one structured log record and one signal with its summary."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from drf_multistatus.signals import bulk_request_finished
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_log_record_and_one_signal_per_bulk_request(api, caplog):
+    received = []
+
+    def receiver(sender, view, request, summary, **kwargs):
+        received.append((sender, summary))
+
+    bulk_request_finished.connect(receiver)
+    try:
+        with caplog.at_level(logging.INFO, logger="drf_multistatus"):
+            batch = [{"name": "A", "email": "a@example.com"}, {"name": "B", "email": "bad"}]
+            api.post("/api/contacts/?atomic=true", batch, format="json")
+            api.post("/api/contacts/", {"name": "single", "email": "s@example.com"}, format="json")
+    finally:
+        bulk_request_finished.disconnect(receiver)
+
+    assert len(received) == 1  # the single create is not a bulk request
+    sender, summary = received[0]
+    assert sender.__name__ == "ContactViewSet"
+    duration = summary.pop("duration_ms")
+    assert duration > 0
+    assert summary == {
+        "view": "demo_project.contacts.views.ContactViewSet",
+        "method": "POST",
+        "path": "/api/contacts/",
+        "items": 2,
+        "succeeded": 0,
+        "failed": 2,
+        "by_status": {"422": 1, "424": 1},
+        "atomic": True,
+    }
+    records = [r for r in caplog.records if r.name == "drf_multistatus"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
+    assert records[0].multistatus["by_status"] == {"422": 1, "424": 1}
+    assert records[0].getMessage().startswith(
+        "bulk POST /api/contacts/: 2 items, 0 succeeded, 2 failed (422: 1, 424: 1) in "
+    )
+
+
+def test_whole_request_errors_send_no_signal(api):
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    bulk_request_finished.connect(receiver)
+    try:
+        assert api.put("/api/contacts/", {"not": "a list"}, format="json").status_code == 400
+    finally:
+        bulk_request_finished.disconnect(receiver)
+    assert received == []
