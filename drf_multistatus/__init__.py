@@ -20,6 +20,7 @@ _EXPORTS = {
     "MultiStatusBrowsableAPIRenderer": "browsable",
     "multistatus_renderer_classes": "renderers",
     "MultiStatusJSONParser": "parsers",
+    "MultiStatusXMLParser": "parsers",
     "multistatus_parser_classes": "parsers",
     "ItemResult": "results",
     "MultiStatus": "results",

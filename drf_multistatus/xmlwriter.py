@@ -61,8 +61,9 @@ def attribute(value: Any) -> str:
 @functools.lru_cache(maxsize=4096)
 def field_tags(key: str) -> tuple[str, str]:
     """Opening and closing tag for a data key: ``ms:key``, or ``ms:field name="key"`` when the key
-    is not an XML name (or starts with the reserved ``xml``)."""
-    if _NCNAME.fullmatch(key) and key[:3].lower() != "xml":
+    is not an XML name, starts with the reserved ``xml``, or is ``item`` or ``field``, which the
+    format itself uses."""
+    if _NCNAME.fullmatch(key) and key[:3].lower() != "xml" and key not in ("item", "field"):
         return f"<ms:{key}", f"</ms:{key}>"
     return f'<ms:field name="{attribute(key)}"', "</ms:field>"
 

@@ -45,8 +45,10 @@ def test_one_log_record_and_one_signal_per_bulk_request(api, caplog):
     assert len(records) == 1
     assert records[0].levelno == logging.INFO
     assert records[0].multistatus["by_status"] == {"422": 1, "424": 1}
-    assert records[0].getMessage().startswith(
-        "bulk POST /api/contacts/: 2 items, 0 succeeded, 2 failed (422: 1, 424: 1) in "
+    assert (
+        records[0]
+        .getMessage()
+        .startswith("bulk POST /api/contacts/: 2 items, 0 succeeded, 2 failed (422: 1, 424: 1) in ")
     )
 
 
