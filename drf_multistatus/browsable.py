@@ -9,6 +9,7 @@ from typing import Any
 
 from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer
+from rest_framework.settings import api_settings
 
 from .renderers import reason_phrase
 from .results import MultiStatusData, describe_errors
@@ -66,7 +67,9 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
                     "reason": reason_phrase(result.status),
                     "href": result.href,
                     "succeeded": result.succeeded,
-                    "message": "" if result.succeeded else describe_errors(result.errors),
+                    "message": ""
+                    if result.succeeded
+                    else describe_errors(result.errors, api_settings.NON_FIELD_ERRORS_KEY),
                 }
                 for result in data.multistatus.results
             ]

@@ -67,10 +67,12 @@ class ItemConflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class ConcurrentConflict(ItemConflict):
+class ConcurrentConflict(exceptions.APIException):
     """The database gave up on an item because of a concurrent transaction (deadlock,
-    serialization failure); the same item may succeed when sent again."""
+    serialization failure): a passing condition, so 503, and the same item may succeed when
+    sent again."""
 
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("This item collided with a concurrent request and was not saved; retry it.")
     default_code = "concurrent_conflict"
 

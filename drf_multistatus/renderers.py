@@ -115,7 +115,9 @@ class MultiStatusXMLRenderer(BaseRenderer):
             body = xmlwriter.data(result.data, DATA_TAGS)
             return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
         messages = list(iter_error_messages(result.errors or {}))
-        description = describe_messages(messages) or reason_phrase(result.status)
+        description = describe_messages(
+            messages, api_settings.NON_FIELD_ERRORS_KEY
+        ) or reason_phrase(result.status)
         return (
             f"{head}<D:error>{xmlwriter.errors(messages)}</D:error>"
             f"<D:responsedescription>{xmlwriter.text(description)}</D:responsedescription>"

@@ -1,7 +1,7 @@
 """The outcome of a bulk request: one :class:`ItemResult` per request item.
 
-Nothing here knows about HTTP requests or the database; views build these objects and renderers
-turn them into bodies.
+Nothing here knows about HTTP requests, the database or even Django (``drf_multistatus.client``
+uses it too); views build these objects and renderers turn them into bodies.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rest_framework import status
-from rest_framework.settings import api_settings
+NON_FIELD_ERRORS_KEY = "non_field_errors"
+
+
+def is_success(code: int) -> bool:
+    return 200 <= code <= 299
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class ItemResult:
 
     @property
     def succeeded(self) -> bool:
-        return status.is_success(self.status)
+        return is_success(self.status)
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"index": self.index, "status": self.status}
@@ -68,8 +71,8 @@ class MultiStatus:
         counts = Counter(result.status for result in self.results)
         return {
             "total": len(self.results),
-            "succeeded": sum(n for code, n in counts.items() if status.is_success(code)),
-            "failed": sum(n for code, n in counts.items() if not status.is_success(code)),
+            "succeeded": sum(n for code, n in counts.items() if is_success(code)),
+            "failed": sum(n for code, n in counts.items() if not is_success(code)),
             "atomic": self.atomic,
             "by_status": {str(code): counts[code] for code in sorted(counts)},
         }
@@ -114,14 +117,16 @@ def iter_error_messages(errors: Any, path: str = "") -> Iterator[tuple[str, str,
         yield path, str(errors), getattr(errors, "code", None)
 
 
-def describe_errors(errors: Any) -> str:
+def describe_errors(errors: Any, non_field_key: str = NON_FIELD_ERRORS_KEY) -> str:
     """One human-readable line for an item's errors: ``email: Enter a valid email address.``"""
-    return describe_messages(iter_error_messages(errors))
+    return describe_messages(iter_error_messages(errors), non_field_key)
 
 
-def describe_messages(messages: Iterable[tuple[str, str, str | None]]) -> str:
+def describe_messages(
+    messages: Iterable[tuple[str, str, str | None]], non_field_key: str = NON_FIELD_ERRORS_KEY
+) -> str:
     """``describe_errors`` for messages already flattened by ``iter_error_messages``."""
-    unnamed = ("", "detail", api_settings.NON_FIELD_ERRORS_KEY)
+    unnamed = ("", "detail", non_field_key)
     return " ".join(
         message if path in unnamed else f"{path}: {message}" for path, message, _code in messages
     )

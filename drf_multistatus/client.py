@@ -1,0 +1,253 @@
+"""Reading 207 Multi-Status bodies on the client side, from this package or any WebDAV server.
+
+No Django needed::
+
+    from drf_multistatus.client import from_response
+
+    body = from_response(requests.post(url, json=items))   # or httpx, or Django's test client
+    for result in body.failed:
+        print(result.index, result.status, result.description)
+    retry = body.items_to_retry(items)                       # resend just these
+    body.raise_for_failures()
+
+Check every item's status, never only the outer one: a 207 (or, with the ``when-mixed`` policy,
+even a 201) says nothing about each item by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from . import xmlreader
+from .results import describe_errors, is_success
+from .xmlwriter import XML_NAMESPACE
+
+DAV = "DAV:"
+#: Statuses worth sending the same item again for: it was not done, through no fault of its own.
+RETRYABLE_STATUSES = frozenset({408, 424, 425, 429, 500, 502, 503, 504, 507})
+
+
+@dataclass(frozen=True)
+class PropStat:
+    """One ``DAV:propstat`` of a WebDAV response: a status shared by some properties."""
+
+    status: int
+    props: dict[str, Any]
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """One item's outcome. ``index`` is its position in the request (for other WebDAV servers,
+    its position in the body); ``errors`` is a DRF-style dict on failure."""
+
+    index: int
+    status: int
+    href: str | None = None
+    data: Any = None
+    errors: dict[str, Any] | None = None
+    description: str | None = None
+    conditions: tuple[str, ...] = ()  # Clark names of DAV:error conditions (other servers)
+    propstats: tuple[PropStat, ...] = ()
+
+    @property
+    def succeeded(self) -> bool:
+        return is_success(self.status)
+
+    @property
+    def retryable(self) -> bool:
+        """Not done for a passing reason: a server error, a timeout, a rate limit, a failed
+        dependency of an atomic batch, or a collision with a concurrent request (503)."""
+        return self.status in RETRYABLE_STATUSES
+
+
+@dataclass(frozen=True)
+class MultiStatusBody:
+    """All results of a 207 body, in body order."""
+
+    results: list[Result]
+    status: int | None = None  # the outer HTTP status, when known
+    atomic: bool | None = None
+    description: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def succeeded(self) -> list[Result]:
+        return [result for result in self.results if result.succeeded]
+
+    @property
+    def failed(self) -> list[Result]:
+        return [result for result in self.results if not result.succeeded]
+
+    @property
+    def retryable(self) -> list[Result]:
+        return [result for result in self.results if result.retryable]
+
+    def items_to_retry(self, items: Sequence[Any]) -> list[Any]:
+        """The request ``items`` whose results are retryable, in request order."""
+        return [items[result.index] for result in self.retryable if result.index < len(items)]
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`MultiStatusError` when any item failed."""
+        if self.failed:
+            raise MultiStatusError(self.failed)
+
+
+class MultiStatusError(Exception):
+    """Some items of a multistatus body failed; ``failures`` holds their results."""
+
+    def __init__(self, failures: list[Result]) -> None:
+        self.failures = failures
+        first = failures[0]
+        super().__init__(
+            f"{len(failures)} item(s) failed; first: item {first.index} "
+            f"{first.status} {first.description or ''}".rstrip()
+        )
+
+
+def parse(body: bytes | str, content_type: str = "", status: int | None = None) -> MultiStatusBody:
+    """Parse a multistatus body, JSON or DAV: XML as ``content_type`` says (sniffed if empty)."""
+    raw = body.encode() if isinstance(body, str) else body
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type.endswith("json") or (not media_type and raw.lstrip()[:1] in (b"{", b"[")):
+        return parse_json(raw, status)
+    if media_type.endswith("xml") or (not media_type and raw.lstrip()[:1] == b"<"):
+        return parse_xml(raw, status)
+    raise ValueError(f"Not a multistatus body: content type {content_type!r}.")
+
+
+def from_response(response: Any) -> MultiStatusBody:
+    """Parse the body of a ``requests``, ``httpx`` or Django/DRF test-client response."""
+    headers = getattr(response, "headers", None) or {}
+    content_type = headers.get("Content-Type") or headers.get("content-type") or ""
+    return parse(response.content, content_type, getattr(response, "status_code", None))
+
+
+# JSON -------------------------------------------------------------------------------------------
+
+
+def parse_json(raw: bytes, status: int | None = None) -> MultiStatusBody:
+    document = json.loads(raw)
+    if not isinstance(document, Mapping) or not isinstance(document.get("results"), list):
+        raise ValueError('Not a multistatus body: expected an object with a "results" list.')
+    results = []
+    for position, entry in enumerate(document["results"]):
+        errors = entry.get("errors")
+        results.append(
+            Result(
+                index=entry.get("index", position),
+                status=int(entry["status"]),
+                href=entry.get("href"),
+                data=entry.get("data"),
+                errors=errors,
+                description=describe_errors(errors) if errors else None,
+            )
+        )
+    summary = document.get("summary") or {}
+    return MultiStatusBody(results, status=status, atomic=summary.get("atomic"), summary=summary)
+
+
+# XML --------------------------------------------------------------------------------------------
+
+
+def _dav(name: str) -> str:
+    return f"{{{DAV}}}{name}"
+
+
+def _ms(name: str) -> str:
+    return f"{{{XML_NAMESPACE}}}{name}"
+
+
+def status_code(line: str | None) -> int:
+    """The code of a status line: ``HTTP/1.1 423 Locked`` → 423."""
+    parts = (line or "").split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise ValueError(f"Not a status line: {line!r}.")
+    return int(parts[1])
+
+
+def parse_xml(raw: bytes, status: int | None = None) -> MultiStatusBody:
+    root = xmlreader.parse(raw)
+    if root.tag != _dav("multistatus"):
+        raise ValueError(f"Not a multistatus body: root element {root.tag!r}.")
+    results: list[Result] = []
+    for response in root.iterchildren(_dav("response")):
+        results.extend(_response_results(response, len(results)))
+    return MultiStatusBody(
+        results, status=status, description=root.findtext(_dav("responsedescription"))
+    )
+
+
+def _response_results(response: etree._Element, position: int) -> list[Result]:
+    hrefs = [href.text or "" for href in response.iterchildren(_dav("href"))]
+    propstats = tuple(_propstat(element) for element in response.iterchildren(_dav("propstat")))
+    line = response.findtext(_dav("status"))
+    code = status_code(line) if line is not None else _propstat_status(propstats)
+    error = response.find(_dav("error"))
+    errors: dict[str, list[str]] = {}
+    conditions: list[str] = []
+    if error is not None:
+        for condition in error:
+            if not isinstance(condition.tag, str):
+                continue
+            if condition.tag == _ms("error"):
+                errors.setdefault(condition.get("field") or "detail", []).append(
+                    condition.text or ""
+                )
+            else:
+                conditions.append(condition.tag)
+    description = response.findtext(_dav("responsedescription"))
+    if not is_success(code) and not errors and description:
+        errors = {"detail": [description]}
+    index_text = response.findtext(_ms("index"))
+    data_element = response.find(_ms("data"))
+    data = xmlreader.element_data(data_element) if data_element is not None else None
+    if data is None and propstats:
+        data = {k: v for p in propstats if is_success(p.status) for k, v in p.props.items()}
+    return [
+        Result(
+            index=int(index_text) if index_text is not None else position + offset,
+            status=code,
+            href=href,
+            data=data,
+            errors=errors or None,
+            description=description,
+            conditions=tuple(conditions),
+            propstats=propstats,
+        )
+        for offset, href in enumerate(hrefs or [None])  # "href*, status": one status, many hrefs
+    ]
+
+
+def _propstat(element: etree._Element) -> PropStat:
+    prop = element.find(_dav("prop"))
+    props = {}
+    for child in prop if prop is not None else ():
+        if isinstance(child.tag, str):
+            props[child.tag] = xmlreader.element_data(child) if len(child) else child.text
+    return PropStat(
+        status=status_code(element.findtext(_dav("status"))),
+        props=props,
+        description=element.findtext(_dav("responsedescription")),
+    )
+
+
+def _propstat_status(propstats: Sequence[PropStat]) -> int:
+    """One status for a response made of propstats: success when all succeeded, else the root
+    cause (a failure other than 424), else 424."""
+    failures = [p.status for p in propstats if not is_success(p.status)]
+    if not failures:
+        return propstats[0].status if propstats else 200
+    causes = [code for code in failures if code != 424]
+    return causes[0] if causes else 424
