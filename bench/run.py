@@ -96,14 +96,19 @@ class Bench:
     def measure(
         self, run: Callable[[], object], reset: Callable[[], object], repeat: int
     ) -> tuple[list[float], int]:
-        from django.db import connection, reset_queries
-        from django.test.utils import CaptureQueriesContext
+        """Wall times of ``repeat`` runs, and the number of SQL statements one run executes."""
+        from django.db import connection
+
+        statements = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
 
         reset()
-        reset_queries()  # the log is a bounded deque: a full one would count nothing
-        with CaptureQueriesContext(connection) as queries:
+        with connection.execute_wrapper(count):
             run()
-        count = len(queries)  # read now: the captured list is a view of a log that moves on
         times = []
         for _ in range(repeat):
             reset()
@@ -111,7 +116,7 @@ class Bench:
             start = time.perf_counter()
             run()
             times.append(time.perf_counter() - start)
-        return times, count
+        return times, statements
 
     def table(self, title: str, n: int, rows: list[tuple], baselines: list[str]) -> dict:
         print(f"### {title}, N = {n:,}\n")

@@ -1,5 +1,6 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from demo_project.contacts.views import ContactViewSet, TagViewSet
 from drf_multistatus import BulkDefaultRouter
@@ -10,6 +11,8 @@ router.register("tags", TagViewSet)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/", permanent=False)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(router.urls)),
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -40,6 +40,7 @@ from .exceptions import (
     item_error,
 )
 from .results import ItemResult, MultiStatus
+from .schemas import MultiStatusSchema
 from .settings import WHEN_MIXED, multistatus_settings
 from .signals import bulk_request_finished
 
@@ -59,6 +60,7 @@ class MultiStatusMixin:
     Class attributes left at ``None`` take their value from the ``DRF_MULTISTATUS`` setting.
     """
 
+    schema = MultiStatusSchema()
     max_batch_size: int | None = None
     atomic_batch: bool | None = None
     # Write with bulk_create/bulk_update where that is provably the same as item by item.
@@ -132,7 +134,18 @@ class MultiStatusMixin:
     # Running items ---------------------------------------------------------------------------
 
     def get_bulk_database(self) -> str:
-        return router.db_for_write(self.get_queryset().model)  # type: ignore[attr-defined]
+        return router.db_for_write(self.get_bulk_model())
+
+    def get_bulk_model(self) -> type[models.Model]:
+        """The model the batch writes, found without calling ``get_queryset()`` where possible
+        (schema generation has no real request to scope it by)."""
+        queryset = getattr(self, "queryset", None)
+        if queryset is not None:
+            return queryset.model
+        meta = getattr(self.get_serializer_class(), "Meta", None)  # type: ignore[attr-defined]
+        if getattr(meta, "model", None) is not None:
+            return meta.model
+        return self.get_queryset().model  # type: ignore[attr-defined]
 
     def run_batch(self, process: Callable[[], list[ItemResult]]) -> MultiStatus:
         """Run ``process`` (which returns one result per item) inside one transaction.
@@ -485,7 +498,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
     def get_item_lookup_key(self) -> str:
         """The key that names an item's target: the lookup field, ``pk`` read as the pk's name."""
         if self.lookup_field == "pk":
-            return self.get_queryset().model._meta.pk.name  # type: ignore[attr-defined]
+            return self.get_bulk_model()._meta.pk.name
         return self.lookup_field
 
     def get_bulk_targets(self, items: Sequence[Any]) -> list[models.Model | Exception]:
@@ -498,7 +511,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         overwrite each other's changes with stale values.
         """
         key = self.get_item_lookup_key()
-        model = self.get_queryset().model  # type: ignore[attr-defined]
+        model = self.get_bulk_model()
         to_python = self._lookup_converter(model)
         lookups: list[Any] = []
         first_index: dict[Any, int] = {}

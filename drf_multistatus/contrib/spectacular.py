@@ -1,0 +1,96 @@
+"""drf-spectacular support: bulk operations appear as arrays in and 207 multistatus out.
+
+Imported by the app's ``ready()`` only when drf-spectacular is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework.settings import api_settings
+
+from .. import openapi
+
+
+class SpectacularBulkAutoSchema(AutoSchema):
+    """drf-spectacular's ``AutoSchema`` with the bulk operations described."""
+
+    def bulk_operation(self) -> str | None:
+        action = getattr(self.view, "action", None)
+        if action in openapi.BULK_UPDATE_ACTIONS:
+            return "update"
+        if action == "create" and self.method == "POST" and hasattr(self.view, "bulk_create"):
+            return "create"
+        return None
+
+    def get_operation_id(self) -> str:
+        operation_id = super().get_operation_id()
+        if self.bulk_operation() != "update":
+            return operation_id
+        base = operation_id.removesuffix("_partial_update").removesuffix("_update")
+        return f"{base}_bulk_{'partial_' if self.method == 'PATCH' else ''}update"
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        body = super()._get_request_body(direction)
+        operation = self.bulk_operation()
+        if not body or not operation:
+            return body
+        lookup = self.lookup_schema() if operation == "update" else None
+        content = body["content"]
+        for media_type in [m for m in content if openapi.is_form_media_type(m)]:
+            if operation == "update":  # an array cannot be sent as a form
+                del content[media_type]
+        for media_type, media in content.items():
+            if openapi.is_form_media_type(media_type):
+                continue
+            item = media["schema"]
+            if lookup:
+                item = openapi.with_lookup(item, *lookup)
+            batch = openapi.batch_schema(item, self.view.get_max_batch_size())
+            media["schema"] = {"oneOf": [item, batch]} if operation == "create" else batch
+        return body
+
+    def lookup_schema(self) -> tuple[str, dict[str, Any]]:
+        key = self.view.get_item_lookup_key()
+        model = self.view.get_bulk_model()
+        field = model._meta.pk if self.view.lookup_field == "pk" else model._meta.get_field(key)
+        schema = dict(self._map_model_field(field, direction="request"))
+        schema.pop("readOnly", None)  # read-only in the serializer, but it names the target here
+        return key, schema
+
+    def _get_response_bodies(self, direction: str = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        operation = self.bulk_operation()
+        if not operation:
+            return responses
+        serializer = self.get_response_serializers()
+        data = self.resolve_serializer(serializer, "response").ref
+        name = f"{self._get_serializer_name(serializer, 'response')}MultiStatus"
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            object=name,
+            schema=openapi.multistatus_schema(data),
+        )
+        self.registry.register_on_missing(component)
+        bulk = {"207": openapi.multistatus_response(component.ref)}
+        bulk.update(openapi.whole_request_errors(self.view.get_max_batch_size()))
+        return bulk if operation == "update" else {**responses, **bulk}
+
+
+class MultiStatusViewExtension(OpenApiViewExtension):
+    """Gives every bulk view a bulk-aware schema, keeping the project's own ``AutoSchema``
+    subclass when it has one."""
+
+    target_class = "drf_multistatus.mixins.MultiStatusMixin"
+    match_subclasses = True
+
+    def view_replacement(self) -> type:
+        base = api_settings.DEFAULT_SCHEMA_CLASS
+        if not (isinstance(base, type) and issubclass(base, AutoSchema)):
+            base = AutoSchema
+        schema_class = type(f"Bulk{base.__name__}", (SpectacularBulkAutoSchema, base), {})
+        return type(self.target.__name__, (self.target,), {"schema": schema_class()})

@@ -1,0 +1,110 @@
+"""OpenAPI 3 pieces for bulk operations, shared by the DRF and drf-spectacular schema classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .xmlwriter import DAV_NAMESPACE
+
+BULK_UPDATE_ACTIONS = ("bulk_update", "partial_bulk_update")
+XML_MEDIA_TYPES = ("application/xml", "text/xml")
+
+
+def is_form_media_type(media_type: str) -> bool:
+    """Forms carry one object, never an array: bulk bodies are JSON or XML only."""
+    return media_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+
+
+def batch_schema(item: dict[str, Any], max_items: int | None) -> dict[str, Any]:
+    """The request body of a bulk operation: an array of items."""
+    schema: dict[str, Any] = {"type": "array", "items": item}
+    if max_items is not None:
+        schema["maxItems"] = max_items
+    return schema
+
+
+def with_lookup(item: dict[str, Any], key: str, key_schema: dict[str, Any]) -> dict[str, Any]:
+    """An update item: the serializer's input plus the lookup field that names its target."""
+    return {
+        "allOf": [
+            item,
+            {"type": "object", "properties": {key: key_schema}, "required": [key]},
+        ]
+    }
+
+
+def multistatus_schema(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of a 207 answer whose successful items carry ``data``."""
+    return {
+        "type": "object",
+        "required": ["results", "summary"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "One result per request item, in request order.",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "status"],
+                    "properties": {
+                        "index": {"type": "integer", "minimum": 0},
+                        "status": {"type": "integer", "minimum": 200, "maximum": 599},
+                        "href": {"type": "string", "format": "uri"},
+                        "data": data,
+                        "errors": {"type": "object", "additionalProperties": True},
+                    },
+                },
+            },
+            "summary": {
+                "type": "object",
+                "required": ["total", "succeeded", "failed", "atomic", "by_status"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "succeeded": {"type": "integer"},
+                    "failed": {"type": "integer"},
+                    "atomic": {"type": "boolean"},
+                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+        },
+    }
+
+
+XML_MULTISTATUS = {
+    "type": "object",
+    "description": (
+        "An RFC 4918 DAV:multistatus document: one D:response per item with D:href, D:status, "
+        "D:error and D:responsedescription on failure, and ms:index / ms:data "
+        "(namespace urn:drf-multistatus)."
+    ),
+    "xml": {"name": "multistatus", "namespace": DAV_NAMESPACE, "prefix": "D"},
+}
+
+ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": True,
+}
+
+
+def multistatus_response(json_schema: dict[str, Any]) -> dict[str, Any]:
+    content = {"application/json": {"schema": json_schema}}
+    content.update({media_type: {"schema": XML_MULTISTATUS} for media_type in XML_MEDIA_TYPES})
+    return {
+        "description": "Multi-Status: one result per item; read every item's status.",
+        "content": content,
+    }
+
+
+def whole_request_errors(max_items: int | None) -> dict[str, Any]:
+    limit = f"more than {max_items} items, or " if max_items is not None else ""
+    content = {"application/json": {"schema": ERROR}}
+    return {
+        "400": {
+            "description": "Not a list of items, or not parseable; no item was processed.",
+            "content": content,
+        },
+        "413": {
+            "description": f"Too large: {limit}a body over the server's limit.",
+            "content": content,
+        },
+    }

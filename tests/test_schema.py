@@ -1,0 +1,148 @@
+"""OpenAPI: the demo's schema (drf-spectacular) is valid and describes the bulk operations;
+DRF's own AutoSchema describes them too; schemathesis finds no 500 and no off-schema answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from django.test import override_settings
+from openapi_spec_validator import validate
+
+from .test_browser import ROOT, free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spectacular_schema(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    validate(schema)
+    return schema
+
+
+def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
+    contacts = spectacular_schema["paths"]["/api/contacts/"]
+    assert set(contacts) >= {"get", "post", "put", "patch"}
+    post = contacts["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body["oneOf"][0] == {"$ref": "#/components/schemas/Contact"}
+    assert body["oneOf"][1]["type"] == "array" and body["oneOf"][1]["maxItems"] == 1000
+    assert set(post["responses"]) == {"201", "207", "400", "413"}
+    assert post["responses"]["207"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ContactMultiStatus"
+    }
+    assert "application/xml" in post["responses"]["207"]["content"]
+    for method, operation_id in (
+        ("put", "contacts_bulk_update"),
+        ("patch", "contacts_bulk_partial_update"),
+    ):
+        operation = contacts[method]
+        assert operation["operationId"].endswith(operation_id)
+        assert "application/x-www-form-urlencoded" not in operation["requestBody"]["content"]
+        items = operation["requestBody"]["content"]["application/json"]["schema"]["items"]
+        assert items["allOf"][1] == {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}},
+            "required": ["id"],
+        }
+        assert set(operation["responses"]) == {"207", "400", "413"}
+    result = spectacular_schema["components"]["schemas"]["ContactMultiStatus"]
+    assert result["properties"]["results"]["items"]["properties"]["data"] == {
+        "$ref": "#/components/schemas/Contact"
+    }
+    tag_item = spectacular_schema["paths"]["/api/tags/"]["put"]["requestBody"]["content"]
+    assert tag_item["application/json"]["schema"]["items"]["allOf"][1]["required"] == ["slug"]
+    # The detail routes stay DRF's.
+    assert set(spectacular_schema["paths"]["/api/contacts/{id}/"]["put"]["responses"]) == {"200"}
+
+
+def test_swagger_ui_page_is_served(api):
+    response = api.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger-ui" in response.content
+
+
+@override_settings(
+    REST_FRAMEWORK={"DEFAULT_SCHEMA_CLASS": "rest_framework.schemas.openapi.AutoSchema"}
+)
+def test_drf_autoschema_describes_bulk_operations():
+    from rest_framework.schemas.openapi import SchemaGenerator
+
+    from demo_project.urls import urlpatterns
+
+    schema = SchemaGenerator(patterns=urlpatterns).get_schema(request=None, public=True)
+    validate(schema)
+    contacts = schema["paths"]["/api/contacts/"]
+    put = contacts["put"]
+    assert put["operationId"] == "bulkUpdateContact"
+    batch = put["requestBody"]["content"]["application/json"]["schema"]
+    assert batch["type"] == "array" and batch["maxItems"] == 1000
+    assert batch["items"]["allOf"][1]["required"] == ["id"]
+    assert set(put["responses"]) == {"207", "400", "413"}
+    post = contacts["post"]
+    assert set(post["responses"]) >= {"201", "207", "400", "413"}
+    assert "oneOf" in post["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
+    """The live demo under schemathesis: bounded in examples and time."""
+    database = tmp_path / "demo.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
+    env.update(DEMO_SQLITE_PATH=str(database), DJANGO_DEBUG="0")
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "demo_project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "gunicorn.log").open("w"),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        st = os.path.join(os.path.dirname(sys.executable), "st")
+        run = subprocess.run(
+            [
+                st,
+                "run",
+                f"{base}/api/schema/",
+                "--url",
+                base,
+                "--checks",
+                "not_a_server_error,response_schema_conformance",
+                "--max-examples",
+                "25",
+                "--phases",
+                "examples,fuzzing",
+                "--request-timeout",
+                "10",
+                "--include-path-regex",
+                "^/api/(contacts|tags)/",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**env, "SCHEMATHESIS_HOOKS": ""},
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
