@@ -29,15 +29,15 @@ def example_value(field: serializers.Field, number: int) -> Any:
     if isinstance(
         field, serializers.IntegerField | serializers.FloatField | serializers.DecimalField
     ):
-        low = field.min_value if field.min_value is not None else 0
-        high = field.max_value if field.max_value is not None else low + 100
+        low = float(field.min_value) if field.min_value is not None else 0.0
+        high = float(field.max_value) if field.max_value is not None else low + 100
         return int(low + (high - low) * number / (EXAMPLE_SIZE + 1))
     if isinstance(field, serializers.DateTimeField):
         return datetime.datetime(2026, 1, number, 12, 0).isoformat()
     if isinstance(field, serializers.DateField):
         return datetime.date(2026, 1, number).isoformat()
     if isinstance(field, serializers.CharField):
-        text = f"{field.field_name.replace('_', ' ').capitalize()} {number}"
+        text = f"{(field.field_name or '').replace('_', ' ').capitalize()} {number}"
         return text[: field.max_length] if field.max_length else text
     return None
 
@@ -56,7 +56,9 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
 
     template = "drf_multistatus/api.html"
 
-    def get_context(self, data: Any, accepted_media_type: str, renderer_context: Mapping) -> dict:
+    def get_context(
+        self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any]
+    ) -> dict[str, Any]:
         context = super().get_context(data, accepted_media_type, renderer_context)
         context["available_formats"] = list(dict.fromkeys(context["available_formats"]))
         if isinstance(data, MultiStatusData):

@@ -11,7 +11,7 @@ the per-item path.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import models
 from django.db.models import signals
@@ -86,7 +86,9 @@ class BatchUniqueValidator:
         return None
 
 
-def can_index(validator: Any, field: serializers.Field, model: type[models.Model]) -> bool:
+def can_index(
+    validator: Any, field: serializers.Field, model: type[models.Model]
+) -> TypeGuard[UniqueValidator]:
     """Only plain ``exact`` uniqueness over the model's whole table, with the database's default
     comparison, is answered from an index."""
     if type(validator) is not UniqueValidator or validator.lookup != "exact":

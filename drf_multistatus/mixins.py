@@ -12,7 +12,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
@@ -68,7 +68,7 @@ class MultiStatusMixin:
     allow_atomic_param: bool | None = None
     outer_status: str | None = None
 
-    request: Request
+    request: Any
     lookup_field: str
     lookup_url_kwarg: str | None
 
@@ -143,8 +143,9 @@ class MultiStatusMixin:
         if queryset is not None:
             return queryset.model
         meta = getattr(self.get_serializer_class(), "Meta", None)  # type: ignore[attr-defined]
-        if getattr(meta, "model", None) is not None:
-            return meta.model
+        model = getattr(meta, "model", None)
+        if model is not None:
+            return model
         return self.get_queryset().model  # type: ignore[attr-defined]
 
     def run_batch(self, process: Callable[[], list[ItemResult]]) -> MultiStatus:
@@ -340,7 +341,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
         """Validate every item with uniqueness checked batch-wide, then insert the valid ones
         with one ``bulk_create``. Should the database refuse (a concurrent writer won a unique
         value), the items from the first refused one on take the per-item path."""
-        model = serializer.Meta.model
+        model = cast("type[models.Model]", serializer.Meta.model)
         database = self.get_bulk_database()
         results: list[ItemResult | None] = [None] * len(items)
         accepted: list[tuple[int, models.Model]] = []
@@ -398,7 +399,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
 
     def perform_bulk_create(self, serializer: serializers.BaseSerializer) -> None:
         """Save one item of a bulk create; by default the view's own ``perform_create``."""
-        self.perform_create(serializer)
+        self.perform_create(serializer)  # type: ignore[misc]
 
 
 class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
@@ -438,7 +439,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         """Validate every item with uniqueness checked batch-wide, then write the valid ones
         with one ``bulk_update`` of every field, as ``save()`` would. Should the database
         refuse, the items from the first refused one on take the per-item path."""
-        model = serializer.Meta.model
+        model = cast("type[models.Model]", serializer.Meta.model)
         database = self.get_bulk_database()
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         results: list[ItemResult | None] = [None] * len(items)
@@ -486,7 +487,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
                 return [*results[:first], *rest]  # type: ignore[list-item]
         for position, obj in accepted:
             if getattr(obj, "_prefetched_objects_cache", None):
-                obj._prefetched_objects_cache = {}
+                obj._prefetched_objects_cache = {}  # type: ignore[attr-defined]
             results[position] = ItemResult(
                 index=position,
                 status=status.HTTP_200_OK,
@@ -602,7 +603,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         serializer.is_valid(raise_exception=True)
         self.perform_bulk_update(serializer)
         if getattr(instance, "_prefetched_objects_cache", None):
-            instance._prefetched_objects_cache = {}
+            instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]
         return ItemResult(
             index=index,
             status=status.HTTP_200_OK,
@@ -612,4 +613,4 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
 
     def perform_bulk_update(self, serializer: serializers.BaseSerializer) -> None:
         """Save one item of a bulk update; by default the view's own ``perform_update``."""
-        self.perform_update(serializer)
+        self.perform_update(serializer)  # type: ignore[misc]

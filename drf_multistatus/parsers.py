@@ -64,13 +64,15 @@ class MultiStatusTextXMLParser(MultiStatusXMLParser):
     media_type = "text/xml"
 
 
-def multistatus_parser_classes(base: Iterable[type[BaseParser]] | None = None) -> list:
+def multistatus_parser_classes(base: Iterable[Any] | None = None) -> list[Any]:
     """``base`` (default: DRF's ``DEFAULT_PARSER_CLASSES``) with ``JSONParser`` hardened and,
     unless it has one already, the XML parsers."""
     parsers = [
         MultiStatusJSONParser if parser is JSONParser else parser
         for parser in (base or api_settings.DEFAULT_PARSER_CLASSES)
     ]
-    if not any(parser.media_type.split(";")[0].endswith("xml") for parser in parsers):
+    if not any(
+        str(getattr(parser, "media_type", "")).split(";")[0].endswith("xml") for parser in parsers
+    ):
         parsers += [MultiStatusXMLParser, MultiStatusTextXMLParser]
     return parsers

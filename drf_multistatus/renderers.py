@@ -127,14 +127,13 @@ class MultiStatusXMLRenderer(BaseRenderer):
     def get_hrefs(self, results: list[ItemResult], request: Request | None) -> list[str]:
         """Every item's href (see ``get_href``). When all are distinct absolute URIs without
         fragments, as the viewset's own are, they are taken as they are."""
-        hrefs = [result.href for result in results]
+        hrefs = [result.href or "" for result in results]
         if (
-            None not in hrefs
+            all(href.startswith(("http://", "https://")) for href in hrefs)
             and len(set(hrefs)) == len(hrefs)
-            and all(href.startswith(("http://", "https://")) for href in hrefs)
             and "#" not in "".join(hrefs)
         ):
-            return hrefs  # type: ignore[return-value]
+            return hrefs
         seen: set[str] = set()
         return [self.get_href(result, request, seen) for result in results]
 
@@ -185,7 +184,7 @@ def is_xml_media_type(media_type: str) -> bool:
     return base in ("application/xml", "text/xml") or base.endswith("+xml")
 
 
-def multistatus_renderer_classes(base: Iterable[type[BaseRenderer]] | None = None) -> list:
+def multistatus_renderer_classes(base: Iterable[Any] | None = None) -> list[Any]:
     """``base`` (default: DRF's ``DEFAULT_RENDERER_CLASSES``) with the multistatus XML renderers.
 
     They go just before the first renderer that claims an XML media type, so they answer
@@ -201,7 +200,11 @@ def multistatus_renderer_classes(base: Iterable[type[BaseRenderer]] | None = Non
         if renderer not in MULTISTATUS_XML_RENDERERS
     ]
     position = next(
-        (i for i, renderer in enumerate(renderers) if is_xml_media_type(renderer.media_type)),
+        (
+            i
+            for i, renderer in enumerate(renderers)
+            if is_xml_media_type(str(getattr(renderer, "media_type", "")))
+        ),
         len(renderers),
     )
     return [*renderers[:position], *MULTISTATUS_XML_RENDERERS, *renderers[position:]]

@@ -18,6 +18,8 @@ from .. import openapi
 class SpectacularBulkAutoSchema(AutoSchema):
     """drf-spectacular's ``AutoSchema`` with the bulk operations described."""
 
+    view: Any
+
     def bulk_operation(self) -> str | None:
         action = getattr(self.view, "action", None)
         if action in openapi.BULK_UPDATE_ACTIONS:
@@ -33,7 +35,7 @@ class SpectacularBulkAutoSchema(AutoSchema):
         base = operation_id.removesuffix("_partial_update").removesuffix("_update")
         return f"{base}_bulk_{'partial_' if self.method == 'PATCH' else ''}update"
 
-    def _get_request_body(self, direction: str = "request") -> Any:
+    def _get_request_body(self, direction: Any = "request") -> Any:
         body = super()._get_request_body(direction)
         operation = self.bulk_operation()
         if not body or not operation:
@@ -61,12 +63,14 @@ class SpectacularBulkAutoSchema(AutoSchema):
         schema.pop("readOnly", None)  # read-only in the serializer, but it names the target here
         return key, schema
 
-    def _get_response_bodies(self, direction: str = "response") -> Any:
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         operation = self.bulk_operation()
         if not operation:
             return responses
         serializer = self.get_response_serializers()
+        if serializer is None:
+            return responses
         data = self.resolve_serializer(serializer, "response").ref
         name = f"{self._get_serializer_name(serializer, 'response')}MultiStatus"
         component = ResolvedComponent(
@@ -89,7 +93,7 @@ class MultiStatusViewExtension(OpenApiViewExtension):
     match_subclasses = True
 
     def view_replacement(self) -> type:
-        base = api_settings.DEFAULT_SCHEMA_CLASS
+        base: Any = api_settings.DEFAULT_SCHEMA_CLASS
         if not (isinstance(base, type) and issubclass(base, AutoSchema)):
             base = AutoSchema
         schema_class = type(f"Bulk{base.__name__}", (SpectacularBulkAutoSchema, base), {})

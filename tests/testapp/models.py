@@ -48,7 +48,7 @@ class GadgetLog(models.Model):
 
 
 @receiver(post_save, sender=Gadget)
-def fail_on_request(sender, instance, **kwargs):
+def fail_on_request(sender: type[Gadget], instance: Gadget, **kwargs: object) -> None:
     """A signal receiver that fails, as a faulty project receiver would."""
     if instance.name == "signal-boom":
         raise RuntimeError("receiver failed")
