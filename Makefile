@@ -6,7 +6,7 @@ VENV ?= .venv
 PIP_SPEC ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint
+.PHONY: install test demo lint wheel bench
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Build the sdist and wheel, install the wheel alone in a fresh virtualenv, run a smoke request.
+wheel: install
+	rm -rf dist $(VENV)-wheel
+	$(VENV)/bin/python -m build -q .
+	$(PYTHON) -m venv $(VENV)-wheel
+	$(VENV)-wheel/bin/python -m pip install -q dist/*.whl
+	cd /tmp && $(CURDIR)/$(VENV)-wheel/bin/python $(CURDIR)/.ci/smoke_wheel.py
+
+bench: install
+	$(VENV)/bin/python bench/run.py
 
 demo: install
 	$(VENV)/bin/python manage.py migrate
