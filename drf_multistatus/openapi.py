@@ -10,6 +10,45 @@ BULK_UPDATE_ACTIONS = ("bulk_update", "partial_bulk_update")
 XML_MEDIA_TYPES = ("application/xml", "text/xml")
 
 
+def bulk_operation(view: Any, method: str) -> str | None:
+    """``"create"`` or ``"update"`` for the bulk operations of a list URL, else None."""
+    action = getattr(view, "action", None)
+    if action in BULK_UPDATE_ACTIONS:
+        return "update"
+    if action == "create" and method == "POST" and hasattr(view, "bulk_create"):
+        return "create"
+    return None
+
+
+def bulk_request_content(
+    content: dict[str, Any],
+    operation: str,
+    lookup: tuple[str, dict[str, Any]] | None,
+    max_items: int | None,
+) -> None:
+    """Turn a request body's per-media-type schemas into bulk ones, in place: an array of items
+    (each with its lookup field, for updates), or for a create one object or such an array."""
+    if operation == "update":  # an array cannot be sent as a form
+        for media_type in [m for m in content if is_form_media_type(m)]:
+            del content[media_type]
+    for media_type, media in content.items():
+        if is_form_media_type(media_type):
+            continue
+        item = media["schema"]
+        if lookup:
+            item = with_lookup(item, *lookup)
+        batch = batch_schema(item, max_items)
+        media["schema"] = {"oneOf": [item, batch]} if operation == "create" else batch
+
+
+def bulk_responses(
+    responses: dict[str, Any], operation: str, result: dict[str, Any], max_items: int | None
+) -> dict[str, Any]:
+    """The responses of a bulk operation whose 207 JSON body has the ``result`` schema."""
+    bulk = {"207": multistatus_response(result), **whole_request_errors(max_items)}
+    return bulk if operation == "update" else {**responses, **bulk}
+
+
 def is_form_media_type(media_type: str) -> bool:
     """Forms carry one object, never an array: bulk bodies are JSON or XML only."""
     return media_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
@@ -21,6 +60,18 @@ def batch_schema(item: dict[str, Any], max_items: int | None) -> dict[str, Any]:
     if max_items is not None:
         schema["maxItems"] = max_items
     return schema
+
+
+def lookup_schema(model: Any, key: str) -> dict[str, Any]:
+    """A plain schema for the lookup field ``key`` of ``model`` (DRF's AutoSchema has no model
+    field mapping; drf-spectacular uses its own)."""
+    field = model._meta.get_field(key)
+    internal = field.get_internal_type()
+    if internal.endswith(("AutoField", "IntegerField")):
+        return {"type": "integer"}
+    if internal == "UUIDField":
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
 
 
 def with_lookup(item: dict[str, Any], key: str, key_schema: dict[str, Any]) -> dict[str, Any]:

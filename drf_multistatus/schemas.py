@@ -15,45 +15,26 @@ class BulkAutoSchemaMixin:
 
     view: Any
 
-    def bulk_operation(self, method: str) -> str | None:
-        action = getattr(self.view, "action", None)
-        if action in openapi.BULK_UPDATE_ACTIONS:
-            return "update"
-        if action == "create" and method == "POST" and hasattr(self.view, "bulk_create"):
-            return "create"
-        return None
-
     def get_request_body(self, path: str, method: str) -> dict[str, Any]:
         body = super().get_request_body(path, method)  # type: ignore[misc]
-        operation = self.bulk_operation(method)
-        if not operation:
-            return body
-        key = self.view.get_item_lookup_key() if operation == "update" else None
-        content = body.get("content", {})
-        for media_type in [m for m in content if openapi.is_form_media_type(m)]:
-            if operation == "update":  # an array cannot be sent as a form
-                del content[media_type]
-        for media_type, media in content.items():
-            if openapi.is_form_media_type(media_type):
-                continue
-            item = media["schema"]
-            if key:
-                item = openapi.with_lookup(item, key, {"type": "string"})
-            batch = openapi.batch_schema(item, self.view.get_max_batch_size())
-            media["schema"] = {"oneOf": [item, batch]} if operation == "create" else batch
+        operation = openapi.bulk_operation(self.view, method)
+        if operation and body:
+            lookup = None
+            if operation == "update":
+                key = self.view.get_item_lookup_key()
+                lookup = (key, openapi.lookup_schema(self.view.get_bulk_model(), key))
+            max_items = self.view.get_max_batch_size()
+            openapi.bulk_request_content(body["content"], operation, lookup, max_items)
         return body
 
     def get_responses(self, path: str, method: str) -> dict[str, Any]:
         responses = super().get_responses(path, method)  # type: ignore[misc]
-        if not self.bulk_operation(method):
+        operation = openapi.bulk_operation(self.view, method)
+        if not operation:
             return responses
         serializer = self.get_serializer(path, method)  # type: ignore[attr-defined]
-        data = self.get_reference(serializer)  # type: ignore[attr-defined]
-        bulk = {"207": openapi.multistatus_response(openapi.multistatus_schema(data))}
-        bulk.update(openapi.whole_request_errors(self.view.get_max_batch_size()))
-        if self.bulk_operation(method) == "update":
-            return bulk
-        return {**responses, **bulk}
+        result = openapi.multistatus_schema(self.get_reference(serializer))  # type: ignore[attr-defined]
+        return openapi.bulk_responses(responses, operation, result, self.view.get_max_batch_size())
 
 
 class BulkAutoSchema(BulkAutoSchemaMixin, AutoSchema):

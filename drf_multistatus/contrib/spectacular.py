@@ -20,39 +20,20 @@ class SpectacularBulkAutoSchema(AutoSchema):
 
     view: Any
 
-    def bulk_operation(self) -> str | None:
-        action = getattr(self.view, "action", None)
-        if action in openapi.BULK_UPDATE_ACTIONS:
-            return "update"
-        if action == "create" and self.method == "POST" and hasattr(self.view, "bulk_create"):
-            return "create"
-        return None
-
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
-        if self.bulk_operation() != "update":
+        if openapi.bulk_operation(self.view, self.method) != "update":
             return operation_id
         base = operation_id.removesuffix("_partial_update").removesuffix("_update")
         return f"{base}_bulk_{'partial_' if self.method == 'PATCH' else ''}update"
 
     def _get_request_body(self, direction: Any = "request") -> Any:
         body = super()._get_request_body(direction)
-        operation = self.bulk_operation()
-        if not body or not operation:
-            return body
-        lookup = self.lookup_schema() if operation == "update" else None
-        content = body["content"]
-        for media_type in [m for m in content if openapi.is_form_media_type(m)]:
-            if operation == "update":  # an array cannot be sent as a form
-                del content[media_type]
-        for media_type, media in content.items():
-            if openapi.is_form_media_type(media_type):
-                continue
-            item = media["schema"]
-            if lookup:
-                item = openapi.with_lookup(item, *lookup)
-            batch = openapi.batch_schema(item, self.view.get_max_batch_size())
-            media["schema"] = {"oneOf": [item, batch]} if operation == "create" else batch
+        operation = openapi.bulk_operation(self.view, self.method)
+        if body and operation:
+            lookup = self.lookup_schema() if operation == "update" else None
+            max_items = self.view.get_max_batch_size()
+            openapi.bulk_request_content(body["content"], operation, lookup, max_items)
         return body
 
     def lookup_schema(self) -> tuple[str, dict[str, Any]]:
@@ -65,11 +46,9 @@ class SpectacularBulkAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
-        operation = self.bulk_operation()
-        if not operation:
-            return responses
+        operation = openapi.bulk_operation(self.view, self.method)
         serializer = self.get_response_serializers()
-        if serializer is None:
+        if not operation or serializer is None:
             return responses
         data = self.resolve_serializer(serializer, "response").ref
         name = f"{self._get_serializer_name(serializer, 'response')}MultiStatus"
@@ -80,9 +59,8 @@ class SpectacularBulkAutoSchema(AutoSchema):
             schema=openapi.multistatus_schema(data),
         )
         self.registry.register_on_missing(component)
-        bulk = {"207": openapi.multistatus_response(component.ref)}
-        bulk.update(openapi.whole_request_errors(self.view.get_max_batch_size()))
-        return bulk if operation == "update" else {**responses, **bulk}
+        max_items = self.view.get_max_batch_size()
+        return openapi.bulk_responses(responses, operation, component.ref, max_items)
 
 
 class MultiStatusViewExtension(OpenApiViewExtension):
