@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,6 +17,7 @@ from django.contrib.auth.models import Permission
 from lxml import etree
 from rest_framework.test import APIClient
 
+ROOT = Path(__file__).resolve().parent.parent
 DAV = "DAV:"
 MS = "urn:drf-multistatus"
 NS = {"D": DAV, "ms": MS}
@@ -80,3 +88,44 @@ def xml_results(root: etree._Element) -> list[dict]:
 
 def statuses(response) -> list[int]:
     return [result["status"] for result in response.json()["results"]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The demo project on a fresh SQLite file, served by Django's HTTP server on 127.0.0.1."""
+    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
+    env["DEMO_SQLITE_PATH"] = str(database)
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base, database
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import ROOT
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,47 +39,6 @@ def chromium_path() -> str:
             pytest.fail("Chromium is required in CI (Debian package 'chromium').")
         pytest.skip("no Chromium on this machine (install Debian's 'chromium' to run this test)")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """The demo project on a fresh SQLite file, served by Django's HTTP server on 127.0.0.1."""
-    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
-    env["DEMO_SQLITE_PATH"] = str(database)
-    env.pop("DATABASE_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, timeout=120)
-    port = free_port()
-    server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield base, database
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def rows(database: Path, sql: str) -> list[tuple]:

@@ -166,3 +166,19 @@ def test_one_status_for_several_hrefs():
 def test_what_is_not_a_multistatus_body_is_an_error(content, content_type):
     with pytest.raises(ValueError):
         parse(content, content_type)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/xml"])
+def test_reads_a_requests_response_from_a_live_server(demo, accept):
+    import requests
+
+    base, _database = demo
+    batch = [{"name": "Live", "email": f"live-{accept[12:]}@example.com"}, {"name": ""}]
+    response = requests.post(
+        f"{base}/api/contacts/", json=batch, headers={"Accept": accept}, timeout=30
+    )
+    body = from_response(response)
+    assert body.status == 207
+    assert [r.status for r in body] == [201, 422]
+    assert body.results[0].href.startswith(f"{base}/api/contacts/")
+    assert body.items_to_retry(batch) == []

@@ -19,14 +19,12 @@ import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from .test_browser import free_port
+from .conftest import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 CLIENTS = 6
 REQUESTS_PER_CLIENT = 6

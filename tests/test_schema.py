@@ -12,7 +12,7 @@ import yaml
 from django.test import override_settings
 from openapi_spec_validator import validate
 
-from .test_browser import ROOT, free_port
+from .conftest import ROOT, free_port
 
 pytestmark = pytest.mark.django_db
 
