@@ -43,10 +43,22 @@ class UniqueIndex:
                 continue
         if not wanted:
             return
-        queryset = self.validator.queryset.filter(**{f"{self.field_name}__in": wanted})
+        try:
+            self._fetch(wanted)
+        except (OverflowError, TypeError, ValueError):
+            # A value the database cannot even compare (an integer too large for SQLite, say):
+            # ask value by value; those that fail match nothing, as UniqueValidator would say.
+            for value in wanted:
+                try:
+                    self._fetch({value})
+                except (OverflowError, TypeError, ValueError):
+                    self.known.add(value)
+
+    def _fetch(self, values: set[Any]) -> None:
+        queryset = self.validator.queryset.filter(**{f"{self.field_name}__in": values})
         for value, pk in queryset.values_list(self.field_name, "pk"):
             self.holders[value] = pk
-        self.known |= wanted
+        self.known |= values
 
     def is_taken(self, value: Any, instance: models.Model | None) -> bool:
         if value not in self.known:

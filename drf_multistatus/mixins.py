@@ -17,6 +17,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import DatabaseError, connections, models, router, transaction
 from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
@@ -533,6 +534,8 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         ]
 
     def _lookup_converter(self, model: type[models.Model]) -> Callable[[Any], Any]:
+        """The model field's ``to_python``, refusing integers the database cannot hold (which
+        would fail the whole lookup query instead of matching nothing)."""
         try:
             field = (
                 model._meta.pk
@@ -541,7 +544,19 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
             )
         except FieldDoesNotExist:
             return lambda value: value
-        return field.to_python  # type: ignore[union-attr]
+        bounds = [
+            validator
+            for validator in getattr(field, "validators", [])
+            if isinstance(validator, MinValueValidator | MaxValueValidator)
+        ]
+
+        def to_python(value: Any) -> Any:
+            value = field.to_python(value)  # type: ignore[union-attr]
+            for validator in bounds:
+                validator(value)
+            return value
+
+        return to_python
 
     @staticmethod
     def _item_lookup(

@@ -112,3 +112,29 @@ def test_xml_stays_well_formed_for_any_text(message, key, value, code):
     results = xml_results(parse_multistatus(render(multistatus)))
     assert [r["status"] for r in results] == [422, 201]
     assert len(results[0]["errors"]) == 1
+
+
+HUGE = -29207687347021778944  # beyond any database integer
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_lookup_values_beyond_database_integers_are_404(api, method):
+    ann = Contact.objects.create(name="Ann", email="ann@example.com")
+    batch = [
+        {"id": HUGE, "name": "x", "email": "x@example.com"},
+        {"id": ann.id, "name": "Anna", "email": ann.email},
+    ]
+    response = getattr(api, method)(URL, batch, format="json")
+    assert [r["status"] for r in response.json()["results"]] == [404, 200]
+    ann.refresh_from_db()
+    assert ann.name == "Anna"
+
+
+def test_field_values_beyond_database_integers_are_422(api):
+    response = api.post(URL, [{"name": "x", "email": "x@example.com", "age": HUGE}], format="json")
+    assert [r["status"] for r in response.json()["results"]] == [422]
+    gadget = api.post(
+        "/test/gadgets/", [{"name": "g", "code": "g", "quantity": HUGE}], format="json"
+    )
+    assert [r["status"] for r in gadget.json()["results"]] == [422]
+    assert Contact.objects.count() == 0
