@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import signals
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import ValidationError
@@ -185,3 +185,82 @@ def can_write_in_bulk(view: Any, serializer: serializers.BaseSerializer, creatin
         and is_plain_model(model)
         and not writes_relations(serializer)
     )
+
+
+# Column types ``update_rows`` writes through ``UPDATE … FROM (VALUES …)``; rows of models with
+# other columns go through Django's ``bulk_update``.
+TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+VALUE_TYPES = TEXT_TYPES | {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "BooleanField",
+    "FloatField",
+    "DateField",
+    "DateTimeField",
+    "UUIDField",
+}
+
+
+def column_type(field: models.Field) -> str:
+    """The internal type of the column behind ``field`` (a foreign key's is its target's)."""
+    target = getattr(field, "target_field", None) if field.is_relation else field
+    return target.get_internal_type() if target is not None else ""
+
+
+def update_rows(
+    model: type[models.Model], objs: list[models.Model], fields: list[models.Field], using: str
+) -> None:
+    """Write ``fields`` of ``objs`` as ``save()`` would, in as few statements as possible.
+
+    Django's ``bulk_update`` builds one ``CASE WHEN pk = … THEN …`` per field, whose cost grows
+    with the square of the rows (minutes for 10,000 rows on PostgreSQL). On PostgreSQL and
+    SQLite, rows whose columns are all plain types are written by joining a ``VALUES`` list
+    instead, in one statement per as many rows as the database takes parameters for.
+    """
+    connection = connections[using]
+    pk = model._meta.pk
+    assert pk is not None
+    columns = [pk, *fields]
+    if connection.vendor not in ("postgresql", "sqlite") or not all(
+        column_type(field) in VALUE_TYPES for field in columns
+    ):
+        model._default_manager.db_manager(using).bulk_update(objs, [f.name for f in fields])
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        # text for strings, so that a value too long fails as in an UPDATE, not truncated
+        casts = [
+            "::text" if column_type(f) in TEXT_TYPES else f"::{f.db_type(connection)}"
+            for f in columns
+        ]
+        max_params = 65535
+    else:
+        casts = [""] * len(columns)
+        max_params = connection.features.max_query_params or 999
+    row = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
+    assignments = ", ".join(
+        f"{quote(str(field.column))} = v.column{position}"
+        for position, field in enumerate(fields, start=2)
+    )
+    per_statement = max(1, max_params // len(columns))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), per_statement):
+            chunk = objs[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(getattr(obj, field.attname), connection)
+                for obj in chunk
+                for field in columns
+            ]
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "
+                f"AS v WHERE {table}.{quote(str(pk.column))} = v.column1",
+                params,
+            )

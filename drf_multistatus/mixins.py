@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param
 
-from .bulkwrite import can_write_in_bulk, index_unique_fields
+from .bulkwrite import can_write_in_bulk, index_unique_fields, update_rows
 from .exceptions import (
     SERVER_ERROR,
     BatchTooLarge,
@@ -437,9 +437,9 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         serializer: serializers.ModelSerializer,
         partial: bool,
     ) -> list[ItemResult]:
-        """Validate every item with uniqueness checked batch-wide, then write the valid ones
-        with one ``bulk_update`` of every field, as ``save()`` would. Should the database
-        refuse, the items from the first refused one on take the per-item path."""
+        """Validate every item with uniqueness checked batch-wide, then write every field of the
+        valid ones in one statement (see ``update_rows``), as ``save()`` would. Should the
+        database refuse, the items from the first refused one on take the per-item path."""
         model = cast("type[models.Model]", serializer.Meta.model)
         database = self.get_bulk_database()
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
@@ -477,7 +477,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
                     setattr(obj, field.attname, field.pre_save(obj, False))
             try:
                 with transaction.atomic(using=database):
-                    model._default_manager.bulk_update(objs, [field.name for field in fields])
+                    update_rows(model, objs, fields, database)
             except DatabaseError:
                 first = accepted[0][0]
                 fresh = self.get_bulk_targets(items)

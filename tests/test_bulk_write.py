@@ -3,7 +3,9 @@ identical bodies, identical database state, and a number of queries that does no
 
 from __future__ import annotations
 
+import datetime
 import re
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -198,3 +200,73 @@ def test_database_refusal_falls_back_to_the_per_item_path(api, monkeypatch):
         "taken@example.com",
     ]
     assert connection.vendor in {"sqlite", "postgresql"}
+
+
+EVENTS = "/test/events/"
+
+
+def event_rows():
+    from tests.testapp.models import Event
+
+    return sorted(
+        Event.objects.values_list(
+            "id", "title", "starts", "day", "all_day", "score", "uid", "owner_id"
+        )
+    )
+
+
+def test_update_rows_writes_every_column_type_as_save_does(api, user):
+    """Dates, times, booleans, floats, UUIDs, nulls, foreign keys: UPDATE … FROM VALUES."""
+    from tests.testapp.models import Event
+    from tests.testapp.serializers import EventSerializer
+    from tests.testapp.views import EventViewSet
+
+    assert can_write_in_bulk(EventViewSet(), EventSerializer(), creating=False)
+    events = [
+        Event.objects.create(title=f"e{i}", starts="2026-01-01T10:00:00Z", score=1.5)
+        for i in range(3)
+    ]
+    before = {e.id: e.updated for e in events}
+    batch = [
+        {
+            "id": events[0].id,
+            "title": "moved",
+            "starts": "2026-02-03T04:05:06.789Z",
+            "day": "2026-02-03",
+            "all_day": True,
+            "score": None,
+            "uid": "12345678-1234-5678-1234-567812345678",
+            "owner": user.id,
+        },
+        {"id": events[1].id, "title": "x" * 51},  # too long: 422, row untouched
+        {"id": events[2].id, "score": -0.25, "day": None, "owner": None},
+    ]
+    results = {}
+    for bulk_write in (True, False):
+        EventViewSet.bulk_write = bulk_write
+        try:
+            with transaction.atomic():
+                response = api.patch(EVENTS, batch, format="json")
+                results[bulk_write] = (
+                    [r["status"] for r in response.json()["results"]],
+                    event_rows(),
+                    {e.id: e.updated for e in Event.objects.all()},
+                )
+                transaction.set_rollback(True)
+        finally:
+            EventViewSet.bulk_write = True
+    assert results[True][:2] == results[False][:2]
+    statuses, rows, updated = results[True]
+    assert statuses == [200, 422, 200]
+    moved = next(row for row in rows if row[0] == events[0].id)
+    assert moved[1:] == (
+        "moved",
+        datetime.datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=datetime.UTC),
+        datetime.date(2026, 2, 3),
+        True,
+        None,
+        uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        user.id,
+    )
+    assert updated[events[0].id] > before[events[0].id]  # auto_now, as save() sets it
+    assert updated[events[1].id] == before[events[1].id]

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_save
@@ -35,6 +37,27 @@ class Gadget(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Event(models.Model):
+    """Columns of many types, saved through the bulk-write path (no hooks, no receivers)."""
+
+    title = models.CharField(max_length=50)
+    starts = models.DateTimeField()
+    day = models.DateField(null=True, blank=True)
+    all_day = models.BooleanField(default=False)
+    score = models.FloatField(null=True, blank=True)
+    uid = models.UUIDField(default=uuid.uuid4)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class GadgetLog(models.Model):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import Gadget, Note
+from .models import Event, Gadget, Note
 
 
 class NoteSerializer(serializers.ModelSerializer):
@@ -15,3 +15,9 @@ class GadgetSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "code", "quantity"]
         # Leave uniqueness to the database, as when a concurrent writer wins the race.
         extra_kwargs = {"code": {"validators": []}}
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["id", "title", "starts", "day", "all_day", "score", "uid", "owner", "updated"]

@@ -3,8 +3,8 @@ from rest_framework import permissions
 
 from drf_multistatus import BulkModelViewSet
 
-from .models import Gadget, GadgetLog, Note
-from .serializers import GadgetSerializer, NoteSerializer
+from .models import Event, Gadget, GadgetLog, Note
+from .serializers import EventSerializer, GadgetSerializer, NoteSerializer
 
 
 class IsOwnerOrReadOnly(permissions.BasePermission):
@@ -43,3 +43,8 @@ class GadgetViewSet(BulkModelViewSet):
         GadgetLog.objects.create(gadget=gadget, action=action)
         if name == "late-boom":
             raise RuntimeError("failed after writing")
+
+
+class EventViewSet(BulkModelViewSet):
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
