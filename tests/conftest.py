@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -96,36 +97,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def demo_env(database: Path | None = None, **extra: str) -> dict[str, str]:
+    """Environment for running the demo project in a subprocess."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings", **extra}
+    if database is not None:
+        env["DEMO_SQLITE_PATH"] = str(database)
+        env.pop("DATABASE_URL", None)
+    return env
+
+
+def manage(env: dict[str, str], *command: str) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *command],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def serve(env: dict[str, str], server: str, log: Path, workers: int = 2) -> Iterator[str]:
+    """The demo served on 127.0.0.1 by ``server`` ("runserver" or "gunicorn"); yields its base
+    URL once it answers, and stops it afterwards."""
+    port = free_port()
+    if server == "gunicorn":
+        command = [sys.executable, "-m", "gunicorn", "demo_project.wsgi"]
+        command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"]
+    else:
+        command = [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload"]
+        command += [f"127.0.0.1:{port}"]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=output
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/api/", timeout=2)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The demo project on a fresh SQLite file, served by Django's HTTP server on 127.0.0.1."""
-    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
-    env["DEMO_SQLITE_PATH"] = str(database)
-    env.pop("DATABASE_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "-v0"], ["seed_demo"]):
-        subprocess.run([*manage, *command], env=env, cwd=ROOT, check=True, timeout=120)
-    port = free_port()
-    server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    folder = tmp_path_factory.mktemp("demo")
+    database = folder / "demo.sqlite3"
+    env = demo_env(database)
+    manage(env, "migrate", "-v0")
+    manage(env, "seed_demo")
+    with serve(env, "runserver", folder / "server.log") as base:
         yield base, database
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from .conftest import ROOT, free_port
+from .conftest import demo_env, manage, serve
 
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 CLIENTS = 6
@@ -59,49 +57,11 @@ def load_database() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(load_database, tmp_path_factory) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "demo_project.settings",
-        "DATABASE_URL": load_database,
-        "DJANGO_DEBUG": "0",
-    }
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, cwd=ROOT, check=True
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "demo_project.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "4",
-            "--timeout",
-            "60",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").open("w"),
-    )
-    base = f"http://127.0.0.1:{port}/api/contacts/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = demo_env(DATABASE_URL=load_database, DJANGO_DEBUG="0")
+    manage(env, "migrate", "-v0")
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with serve(env, "gunicorn", log, workers=4) as base:
+        yield base + "/api/contacts/"
 
 
 def send(method: str, url: str, body: list) -> tuple[int, dict]:

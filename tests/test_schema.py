@@ -12,7 +12,7 @@ import yaml
 from django.test import override_settings
 from openapi_spec_validator import validate
 
-from .conftest import ROOT, free_port
+from .conftest import demo_env, manage, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -92,31 +92,9 @@ def test_drf_autoschema_describes_bulk_operations():
 
 def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
     """The live demo under schemathesis: bounded in examples and time."""
-    database = tmp_path / "demo.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings"}
-    env.update(DEMO_SQLITE_PATH=str(database), DJANGO_DEBUG="0")
-    env.pop("DATABASE_URL", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=120)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "demo_project.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "gunicorn.log").open("w"),
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
+    env = demo_env(tmp_path / "demo.sqlite3", DJANGO_DEBUG="0")
+    manage(env, "migrate", "-v0")
+    with serve(env, "gunicorn", tmp_path / "gunicorn.log") as base:
         st = os.path.join(os.path.dirname(sys.executable), "st")
         run = subprocess.run(
             [
@@ -143,9 +121,5 @@ def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
             capture_output=True,
             text=True,
             timeout=600,
-            env={**env, "SCHEMATHESIS_HOOKS": ""},
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
