@@ -121,9 +121,12 @@ def flat_responses(
     if not datas or set(map(type, datas)) != {dict}:
         return None
     keys = tuple(datas[0])
-    if set(map(tuple, datas)) != {keys}:  # the same fields in the same order
+    if set(map(len, datas)) != {len(keys)}:
         return None
-    columns = [list(map(itemgetter(key), datas)) for key in keys]
+    try:  # the same fields everywhere (written in the first item's order: ms:data is a map)
+        columns = [list(map(itemgetter(key), datas)) for key in keys]
+    except KeyError:
+        return None
     texts = [hrefs]  # numbers need no escaping; every string is checked in one search
     for column in columns:
         kinds = set(map(type, column))

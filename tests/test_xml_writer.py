@@ -86,6 +86,14 @@ def canonical(content: bytes) -> bytes:
     return etree.tostring(etree.fromstring(content), method="c14n")
 
 
+def fields_sorted(content: bytes) -> bytes:
+    """The document with the fields of every ms:data in name order: ms:data is a map."""
+    root = etree.fromstring(content)
+    for data in root.iter(f"{{{XML_NAMESPACE}}}data"):
+        data[:] = sorted(data, key=lambda child: child.tag)
+    return etree.tostring(root, method="c14n")
+
+
 hostile = st.lists(
     st.one_of(
         st.characters(),
@@ -157,4 +165,4 @@ def test_flat_rows_path_equals_the_lxml_tree(rows, status):
         ]
     )
     content, hrefs = render(multistatus)
-    assert canonical(content) == reference(multistatus, hrefs)
+    assert fields_sorted(content) == fields_sorted(reference(multistatus, hrefs))
