@@ -70,6 +70,7 @@ class MultiStatusMixin:
     outer_status: str | None = None
 
     request: Any
+    bulk_database: str  # set by run_batch: the database alias the batch writes to
     lookup_field: str
     lookup_url_kwarg: str | None
 
@@ -157,9 +158,10 @@ class MultiStatusMixin:
         """
         atomic = self.is_atomic_batch(self.request)
         started = time.perf_counter()
+        self.bulk_database = self.get_bulk_database()
         results: list[ItemResult] = []
         try:
-            with transaction.atomic(using=self.get_bulk_database()):
+            with transaction.atomic(using=self.bulk_database):
                 results = process()
                 if atomic and any(not result.succeeded for result in results):
                     raise _RollbackBatch
@@ -232,7 +234,7 @@ class MultiStatusMixin:
     ) -> ItemResult:
         """Run one item in its own savepoint: a failure rolls back this item and nothing else."""
         try:
-            with transaction.atomic(using=self.get_bulk_database()):
+            with transaction.atomic(using=self.bulk_database):
                 return step()
         except Exception as exc:
             return self.handle_item_exception(index, exc, href)
@@ -328,7 +330,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
 
     def create_items(self, items: Sequence[Any]) -> list[ItemResult]:
         serializer = self.get_serializer()  # type: ignore[attr-defined]
-        connection = connections[self.get_bulk_database()]
+        connection = connections[self.bulk_database]
         if (
             can_write_in_bulk(self, serializer, creating=True)
             and connection.features.can_return_rows_from_bulk_insert
@@ -343,7 +345,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
         with one ``bulk_create``. Should the database refuse (a concurrent writer won a unique
         value), the items from the first refused one on take the per-item path."""
         model = cast("type[models.Model]", serializer.Meta.model)
-        database = self.get_bulk_database()
+        database = self.bulk_database
         results: list[ItemResult | None] = [None] * len(items)
         accepted: list[tuple[int, models.Model]] = []
         try:
@@ -441,7 +443,7 @@ class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
         valid ones in one statement (see ``update_rows``), as ``save()`` would. Should the
         database refuse, the items from the first refused one on take the per-item path."""
         model = cast("type[models.Model]", serializer.Meta.model)
-        database = self.get_bulk_database()
+        database = self.bulk_database
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         results: list[ItemResult | None] = [None] * len(items)
         accepted: list[tuple[int, models.Model]] = []

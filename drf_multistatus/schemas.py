@@ -37,10 +37,6 @@ class BulkAutoSchemaMixin:
         return openapi.bulk_responses(responses, operation, result, self.view.get_max_batch_size())
 
 
-class BulkAutoSchema(BulkAutoSchemaMixin, AutoSchema):
-    pass
-
-
 class MultiStatusSchema(DefaultSchema):
     """The view's ``schema``: the project's ``DEFAULT_SCHEMA_CLASS``, made bulk-aware when it is
     DRF's OpenAPI ``AutoSchema`` (drf-spectacular is handled by ``contrib.spectacular``)."""

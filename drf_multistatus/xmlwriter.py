@@ -23,7 +23,6 @@ DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 NAMESPACES = f'xmlns:D="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}"'
 
 _FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
-_NOT_XML_CHAR = re.compile(f"[{_FORBIDDEN}]")
 _TEXT_SPECIAL = re.compile(f"[&<>\r{_FORBIDDEN}]")
 _ATTRIBUTE_SPECIAL = re.compile(f'[&<>"\t\n\r{_FORBIDDEN}]')
 _TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
@@ -35,11 +34,6 @@ _NAME_START = (
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
 )
 _NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f-\u2040]*")
-
-
-def replace_forbidden(value: str) -> str:
-    """``value`` with every character XML 1.0 forbids replaced by U+FFFD."""
-    return _NOT_XML_CHAR.sub("\ufffd", value)
 
 
 def text(value: Any) -> str:
