@@ -1,4 +1,5 @@
-"""Bulk create/update for Django REST framework, answered with 207 Multi-Status."""
+"""Bulk create, update, delete and upsert for Django REST framework, answered with 207
+Multi-Status."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ _EXPORTS = {
     "MultiStatusMixin": "mixins",
     "BulkCreateModelMixin": "mixins",
     "BulkUpdateModelMixin": "mixins",
+    "BulkDestroyModelMixin": "mixins",
+    "BulkMetadata": "metadata",
     "BulkModelViewSet": "viewsets",
     "BulkRouter": "routers",
     "BulkDefaultRouter": "routers",

@@ -6,6 +6,8 @@ class MultiStatusConfig(AppConfig):
     verbose_name = "DRF Multi-Status"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+
         try:
             import drf_spectacular  # noqa: F401
         except ImportError:

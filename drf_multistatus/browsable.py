@@ -11,11 +11,11 @@ from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.settings import api_settings
 
-from .renderers import reason_phrase
+from .actions import HANDLERS
 from .results import MultiStatusData, describe_errors
+from .statuses import reason_phrase
 
 EXAMPLE_SIZE = 2
-BULK_HANDLERS = {"POST": "bulk_create", "PUT": "bulk_update", "PATCH": "partial_bulk_update"}
 
 
 def example_value(field: serializers.Field, number: int) -> Any:
@@ -80,7 +80,7 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
 
     @staticmethod
     def is_bulk_list(view: Any, method: str) -> bool:
-        handler = BULK_HANDLERS.get(method, "")
+        handler = HANDLERS.get(method, "")
         return getattr(view, "detail", None) is False and callable(getattr(view, handler, None))
 
     def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:

@@ -24,10 +24,9 @@ from typing import Any
 from lxml import etree
 
 from . import xmlreader
+from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, is_xml_media_type
 from .results import describe_errors, is_success
-from .xmlwriter import XML_NAMESPACE
 
-DAV = "DAV:"
 #: Statuses worth sending the same item again for: it was not done, through no fault of its own.
 RETRYABLE_STATUSES = frozenset({408, 424, 425, 429, 500, 502, 503, 504, 507})
 
@@ -122,7 +121,7 @@ def parse(body: bytes | str, content_type: str = "", status: int | None = None) 
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type.endswith("json") or (not media_type and raw.lstrip()[:1] in (b"{", b"[")):
         return parse_json(raw, status)
-    if media_type.endswith("xml") or (not media_type and raw.lstrip()[:1] == b"<"):
+    if is_xml_media_type(media_type) or (not media_type and raw.lstrip()[:1] == b"<"):
         return parse_xml(raw, status)
     raise ValueError(f"Not a multistatus body: content type {content_type!r}.")
 
@@ -162,7 +161,7 @@ def parse_json(raw: bytes, status: int | None = None) -> MultiStatusBody:
 
 
 def _dav(name: str) -> str:
-    return f"{{{DAV}}}{name}"
+    return f"{{{DAV_NAMESPACE}}}{name}"
 
 
 def _ms(name: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, models
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -22,10 +24,15 @@ class NotABatch(exceptions.ParseError):
     """The body of a bulk request is not a JSON array."""
 
     default_detail = _('Expected a list of items but got type "{datatype}".')
+    empty_detail = _("Expected a list of items but the request body is empty.")
     default_code = "not_a_list"
 
-    def __init__(self, datatype: str) -> None:
-        super().__init__(self.default_detail.format(datatype=datatype))
+    def __init__(self, datatype: str | None) -> None:
+        """``datatype`` is the name of the type the body holds; None for an empty body."""
+        if datatype is None:
+            super().__init__(self.empty_detail)
+        else:
+            super().__init__(self.default_detail.format(datatype=datatype))
 
 
 class BatchTooLarge(exceptions.APIException):
@@ -56,7 +63,30 @@ class InvalidItem(exceptions.APIException):
     """An item that cannot be processed at all: not an object, or no usable lookup value."""
 
     status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("This item cannot be processed.")
     default_code = "invalid"
+
+
+class NotAnObject(InvalidItem):
+    """An item that is not an object (a number, a string, a list, null)."""
+
+    default_detail = _("Invalid data. Expected a dictionary, but got {datatype}.")
+
+    def __init__(self, item: Any) -> None:
+        message = self.default_detail.format(datatype=type(item).__name__)
+        detail = {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail(message, code=self.default_code)]}
+        super().__init__(detail)
+
+
+class MissingLookup(InvalidItem):
+    """An item without the field that names its target."""
+
+    default_detail = _("This field is required to name the object to {verb}.")
+    default_code = "required"
+
+    def __init__(self, key: str, verb: str) -> None:
+        message = self.default_detail.format(verb=verb)
+        super().__init__({key: [ErrorDetail(message, code=self.default_code)]})
 
 
 class ItemConflict(exceptions.APIException):
@@ -65,6 +95,43 @@ class ItemConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("This item conflicts with the current state of the resource.")
     default_code = "conflict"
+
+
+class DuplicateTarget(ItemConflict):
+    """A second item of one batch naming an object an earlier item already names."""
+
+    default_detail = _("Item {index} of this batch already targets this object.")
+    default_code = "duplicate_target"
+
+    def __init__(self, key: str, index: int) -> None:
+        message = self.default_detail.format(index=index)
+        super().__init__({key: [ErrorDetail(message, code=self.default_code)]})
+
+
+class ProtectedItem(ItemConflict):
+    """An object the database keeps because other rows refer to it (``on_delete=PROTECT`` or
+    ``RESTRICT``): the message counts them, ``3 contacts refer to this company``."""
+
+    default_detail = _("Not deleted: {referring} {verb} to this {model}.")
+    default_code = "protected"
+
+    def __init__(
+        self, exc: ProtectedError | RestrictedError, model: type[models.Model] | None = None
+    ) -> None:
+        referring = (
+            exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        )
+        counts = Counter(type(obj)._meta for obj in referring)
+        parts = [
+            f"{n} {meta.verbose_name if n == 1 else meta.verbose_name_plural}"
+            for meta, n in sorted(counts.items(), key=lambda entry: (-entry[1], str(entry[0])))
+        ]
+        message = self.default_detail.format(
+            referring=" and ".join(parts) or _("other objects"),
+            verb=_("refers") if sum(counts.values()) == 1 else _("refer"),
+            model=model._meta.verbose_name if model is not None else _("object"),
+        )
+        super().__init__(message, self.default_code)
 
 
 class ConcurrentConflict(exceptions.APIException):
@@ -91,7 +158,18 @@ class FailedDependency(exceptions.APIException):
     """A valid item that was not saved because another item of an atomic batch failed."""
 
     status_code = status.HTTP_424_FAILED_DEPENDENCY
+    default_detail = _(
+        "Not saved: this batch is all-or-nothing and {count} item(s) failed "
+        "(first failed item: {first})."
+    )
     default_code = "failed_dependency"
+
+    def __init__(
+        self, detail: Any = None, code: str | None = None, *, failed: list[int] | None = None
+    ) -> None:
+        if detail is None and failed:
+            detail = self.default_detail.format(count=len(failed), first=failed[0])
+        super().__init__(detail, code)
 
 
 def error_dict(exc: exceptions.APIException) -> dict[str, Any]:
@@ -124,6 +202,8 @@ def item_error(exc: Exception, conflict_codes: Iterable[str]) -> tuple[int, dict
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        exc = ProtectedItem(exc)
     elif isinstance(exc, IntegrityError):
         exc = ItemConflict()
     elif isinstance(exc, OperationalError) and is_concurrency_failure(exc):
@@ -141,10 +221,14 @@ __all__ = [
     "SERVER_ERROR",
     "BatchTooLarge",
     "ConcurrentConflict",
+    "DuplicateTarget",
     "FailedDependency",
     "InvalidItem",
     "ItemConflict",
+    "MissingLookup",
     "NotABatch",
+    "NotAnObject",
+    "ProtectedItem",
     "RequestBodyTooLarge",
     "error_dict",
     "is_conflict",

@@ -4,20 +4,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from .xmlwriter import DAV_NAMESPACE
+from .namespaces import DAV_NAMESPACE, XML_MEDIA_TYPES
+from .preferences import MERGE_DUPLICATES
 
-BULK_UPDATE_ACTIONS = ("bulk_update", "partial_bulk_update")
-XML_MEDIA_TYPES = ("application/xml", "text/xml")
+#: The operation each bulk action of a list route documents.
+OPERATIONS = {"bulk_update": "update", "partial_bulk_update": "update", "bulk_destroy": "destroy"}
 
 
 def bulk_operation(view: Any, method: str) -> str | None:
-    """``"create"`` or ``"update"`` for the bulk operations of a list URL, else None."""
+    """``"create"``, ``"update"`` or ``"destroy"`` for the bulk operations of a list URL."""
     action = getattr(view, "action", None)
-    if action in BULK_UPDATE_ACTIONS:
-        return "update"
+    action = getattr(action, "bulk_name", action)
+    if action in OPERATIONS:
+        return OPERATIONS[action]
     if action == "create" and method == "POST" and hasattr(view, "bulk_create"):
         return "create"
     return None
+
+
+def prefer_parameter(view: Any) -> dict[str, Any] | None:
+    """The ``Prefer`` header of a bulk POST, on views that can upsert."""
+    fields = tuple(getattr(view, "upsert_fields", ()) or ())
+    if not fields:
+        return None
+    return {
+        "name": "Prefer",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "enum": [MERGE_DUPLICATES]},
+        "description": (
+            f"With an array body, `{MERGE_DUPLICATES}` upserts by "
+            f"{', '.join(fields)}: an item whose key matches an object replaces it as a PUT "
+            "would (200), any other is created (201). Answered with `Preference-Applied`."
+        ),
+    }
+
+
+def destroy_request_body(lookup: tuple[str, dict[str, Any]], max_items: int | None) -> dict:
+    """The body of a bulk DELETE: an array of objects, each naming its target."""
+    key, key_schema = lookup
+    item = {"type": "object", "properties": {key: key_schema}, "required": [key]}
+    content = {media_type: {"schema": batch_schema(item, max_items)} for media_type in BODY_TYPES}
+    return {"content": content, "required": True}
+
+
+BODY_TYPES = ("application/json", *XML_MEDIA_TYPES)
 
 
 def bulk_request_content(
@@ -46,7 +77,7 @@ def bulk_responses(
 ) -> dict[str, Any]:
     """The responses of a bulk operation whose 207 JSON body has the ``result`` schema."""
     bulk = {"207": multistatus_response(result), **whole_request_errors(max_items)}
-    return bulk if operation == "update" else {**responses, **bulk}
+    return {**responses, **bulk} if operation == "create" else bulk
 
 
 def is_form_media_type(media_type: str) -> bool:
@@ -84,8 +115,17 @@ def with_lookup(item: dict[str, Any], key: str, key_schema: dict[str, Any]) -> d
     }
 
 
-def multistatus_schema(data: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of a 207 answer whose successful items carry ``data``."""
+def multistatus_schema(data: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON body of a 207 answer whose successful items carry ``data`` (None: no data, as
+    the 204 items of a bulk delete)."""
+    properties: dict[str, Any] = {
+        "index": {"type": "integer", "minimum": 0},
+        "status": {"type": "integer", "minimum": 200, "maximum": 599},
+        "href": {"type": "string", "format": "uri"},
+    }
+    if data is not None:
+        properties["data"] = data
+    properties["errors"] = {"type": "object", "additionalProperties": True}
     return {
         "type": "object",
         "required": ["results", "summary"],
@@ -96,13 +136,7 @@ def multistatus_schema(data: dict[str, Any]) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "required": ["index", "status"],
-                    "properties": {
-                        "index": {"type": "integer", "minimum": 0},
-                        "status": {"type": "integer", "minimum": 200, "maximum": 599},
-                        "href": {"type": "string", "format": "uri"},
-                        "data": data,
-                        "errors": {"type": "object", "additionalProperties": True},
-                    },
+                    "properties": properties,
                 },
             },
             "summary": {

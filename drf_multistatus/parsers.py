@@ -11,7 +11,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.settings import api_settings
 
 from . import xmlreader
-from .xmlwriter import XML_NAMESPACE
+from .namespaces import XML_NAMESPACE, is_xml_media_type
 
 
 class MultiStatusJSONParser(JSONParser):
@@ -71,8 +71,6 @@ def multistatus_parser_classes(base: Iterable[Any] | None = None) -> list[Any]:
         MultiStatusJSONParser if parser is JSONParser else parser
         for parser in (base or api_settings.DEFAULT_PARSER_CLASSES)
     ]
-    if not any(
-        str(getattr(parser, "media_type", "")).split(";")[0].endswith("xml") for parser in parsers
-    ):
+    if not any(is_xml_media_type(str(getattr(parser, "media_type", ""))) for parser in parsers):
         parsers += [MultiStatusXMLParser, MultiStatusTextXMLParser]
     return parsers

@@ -6,9 +6,7 @@ The XML renderer also renders everything else a bulk view answers: whole-request
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urldefrag, urlencode
 
@@ -17,35 +15,23 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from . import xmlwriter
-from .results import (
-    ItemResult,
-    MultiStatus,
-    MultiStatusData,
-    describe_messages,
-    iter_error_messages,
-)
+from .browsable import MultiStatusBrowsableAPIRenderer
+from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE, is_xml_media_type
+from .results import ItemResult, MultiStatusData
 from .settings import multistatus_settings
-from .xmlwriter import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
+from .statuses import reason_phrase, status_line
 
-__all__ = ["DAV_NAMESPACE", "XML_NAMESPACE", "XSI_NAMESPACE"]
-
-# RFC 9110 names, which Python's HTTPStatus has only from 3.13 on.
-REASON_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
-
-
-def reason_phrase(code: int) -> str:
-    if code in REASON_PHRASES:
-        return REASON_PHRASES[code]
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return ""
-
-
-@functools.lru_cache(maxsize=128)
-def status_line(code: int) -> str:
-    """The RFC 4918 §14.28 status line: ``HTTP/1.1 409 Conflict``."""
-    return f"HTTP/1.1 {code} {reason_phrase(code)}".rstrip()
+__all__ = [
+    "DAV_NAMESPACE",
+    "XML_NAMESPACE",
+    "XSI_NAMESPACE",
+    "MultiStatusJSONRenderer",
+    "MultiStatusTextXMLRenderer",
+    "MultiStatusXMLRenderer",
+    "multistatus_renderer_classes",
+    "reason_phrase",
+    "status_line",
+]
 
 
 class MultiStatusJSONRenderer(JSONRenderer):
@@ -54,7 +40,11 @@ class MultiStatusJSONRenderer(JSONRenderer):
 
 
 class MultiStatusXMLRenderer(BaseRenderer):
-    """Renders bulk results as an RFC 4918 ``DAV:multistatus`` document."""
+    """Renders bulk results as an RFC 4918 ``DAV:multistatus`` document.
+
+    Also renders everything else a bulk view answers: whole-request errors become a
+    ``DAV:error`` document, other data (a single create, a list or detail GET) ``ms:data``.
+    """
 
     media_type = "application/xml"
     format = "xml"
@@ -72,57 +62,18 @@ class MultiStatusXMLRenderer(BaseRenderer):
         request = renderer_context.get("request")
         response = renderer_context.get("response")
         if isinstance(data, MultiStatusData):
-            document = self.multistatus_document(data.multistatus, request)
+            results = data.multistatus.results
+            body = xmlwriter.multistatus(
+                results,
+                self.get_hrefs(results, request),
+                data.multistatus.summary(),
+                api_settings.NON_FIELD_ERRORS_KEY,
+            )
         elif response is not None and response.status_code >= 400:
-            document = self.error_document(data)
+            body = xmlwriter.error_document(data)
         else:
-            document = xmlwriter.data(data, (f"<ms:data {xmlwriter.NAMESPACES}", "</ms:data>"))
-        return (xmlwriter.DECLARATION + document).encode("utf-8")
-
-    # Multistatus ----------------------------------------------------------------------------
-
-    def multistatus_document(self, multistatus: MultiStatus, request: Request | None) -> str:
-        results = multistatus.results
-        hrefs = self.get_hrefs(results, request)
-        statuses = [result.status for result in results]
-        responses = None
-        if results and min(statuses) >= 200 and max(statuses) < 300:
-            lines = {code: status_line(code) for code in set(statuses)}
-            responses = xmlwriter.flat_responses(
-                hrefs,
-                [lines[code] for code in statuses],
-                [result.index for result in results],
-                [result.data for result in results],
-            )
-        if responses is None:
-            responses = "".join(
-                self.response_element(result, href)
-                for result, href in zip(results, hrefs, strict=True)
-            )
-        summary = multistatus.summary()
-        return (
-            f"<D:multistatus {xmlwriter.NAMESPACES}>{responses}"
-            f"<D:responsedescription>{summary['succeeded']} of {summary['total']} items "
-            "succeeded.</D:responsedescription></D:multistatus>"
-        )
-
-    def response_element(self, result: ItemResult, href: str) -> str:
-        head = (
-            f"<D:response><D:href>{xmlwriter.text(href)}</D:href>"
-            f"<D:status>{status_line(result.status)}</D:status>"
-        )
-        if result.succeeded:
-            body = xmlwriter.data(result.data, DATA_TAGS)
-            return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
-        messages = list(iter_error_messages(result.errors or {}))
-        description = describe_messages(
-            messages, api_settings.NON_FIELD_ERRORS_KEY
-        ) or reason_phrase(result.status)
-        return (
-            f"{head}<D:error>{xmlwriter.errors(messages)}</D:error>"
-            f"<D:responsedescription>{xmlwriter.text(description)}</D:responsedescription>"
-            f"<ms:index>{result.index}</ms:index></D:response>"
-        )
+            body = xmlwriter.data_document(data)
+        return xmlwriter.document(body)
 
     def get_hrefs(self, results: list[ItemResult], request: Request | None) -> list[str]:
         """Every item's href (see ``get_href``). When all are distinct absolute URIs without
@@ -157,18 +108,6 @@ class MultiStatusXMLRenderer(BaseRenderer):
         path = request.build_absolute_uri(request.path) if request is not None else "/"
         return f"{path}?{urlencode({multistatus_settings.ITEM_PARAM: index})}"
 
-    # Errors ----------------------------------------------------------------------------------
-
-    def error_document(self, errors: Any) -> str:
-        """A whole-request error: ``DAV:error`` holding one ``ms:error`` per message."""
-        if not isinstance(errors, Mapping | list):
-            errors = {"detail": errors}
-        messages = xmlwriter.errors(list(iter_error_messages(errors)))
-        return f"<D:error {xmlwriter.NAMESPACES}>{messages}</D:error>"
-
-
-DATA_TAGS = ("<ms:data", "</ms:data>")
-
 
 class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):
     """The same document for clients that ask for ``text/xml``."""
@@ -179,11 +118,6 @@ class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):
 MULTISTATUS_XML_RENDERERS = (MultiStatusXMLRenderer, MultiStatusTextXMLRenderer)
 
 
-def is_xml_media_type(media_type: str) -> bool:
-    base = media_type.split(";", 1)[0].strip().lower()
-    return base in ("application/xml", "text/xml") or base.endswith("+xml")
-
-
 def multistatus_renderer_classes(base: Iterable[Any] | None = None) -> list[Any]:
     """``base`` (default: DRF's ``DEFAULT_RENDERER_CLASSES``) with the multistatus XML renderers.
 
@@ -192,8 +126,6 @@ def multistatus_renderer_classes(base: Iterable[Any] | None = None) -> list[Any]
     JSON) stays the default for clients that accept anything. DRF's browsable API renderer is
     swapped for one that knows bulk forms and per-item results.
     """
-    from .browsable import MultiStatusBrowsableAPIRenderer
-
     renderers = [
         MultiStatusBrowsableAPIRenderer if renderer is BrowsableAPIRenderer else renderer
         for renderer in (base or api_settings.DEFAULT_RENDERER_CLASSES)

@@ -15,25 +15,38 @@ class BulkAutoSchemaMixin:
 
     view: Any
 
+    def get_operation(self, path: str, method: str) -> dict[str, Any]:
+        operation = super().get_operation(path, method)  # type: ignore[misc]
+        prefer = openapi.prefer_parameter(self.view)
+        if prefer and openapi.bulk_operation(self.view, method) == "create":
+            operation.setdefault("parameters", []).append(prefer)
+        return operation
+
     def get_request_body(self, path: str, method: str) -> dict[str, Any]:
-        body = super().get_request_body(path, method)  # type: ignore[misc]
         operation = openapi.bulk_operation(self.view, method)
+        max_items = self.view.get_max_batch_size() if operation else None
+        if operation == "destroy":
+            return openapi.destroy_request_body(self.lookup(), max_items)
+        body = super().get_request_body(path, method)  # type: ignore[misc]
         if operation and body:
-            lookup = None
-            if operation == "update":
-                key = self.view.get_item_lookup_key()
-                lookup = (key, openapi.lookup_schema(self.view.get_bulk_model(), key))
-            max_items = self.view.get_max_batch_size()
+            lookup = self.lookup() if operation == "update" else None
             openapi.bulk_request_content(body["content"], operation, lookup, max_items)
         return body
+
+    def lookup(self) -> tuple[str, dict[str, Any]]:
+        key = self.view.get_item_lookup_key()
+        return key, openapi.lookup_schema(self.view.get_bulk_model(), key)
 
     def get_responses(self, path: str, method: str) -> dict[str, Any]:
         responses = super().get_responses(path, method)  # type: ignore[misc]
         operation = openapi.bulk_operation(self.view, method)
         if not operation:
             return responses
-        serializer = self.get_serializer(path, method)  # type: ignore[attr-defined]
-        result = openapi.multistatus_schema(self.get_reference(serializer))  # type: ignore[attr-defined]
+        data = None
+        if operation != "destroy":
+            serializer = self.get_serializer(path, method)  # type: ignore[attr-defined]
+            data = self.get_reference(serializer)  # type: ignore[attr-defined]
+        result = openapi.multistatus_schema(data)
         return openapi.bulk_responses(responses, operation, result, self.view.get_max_batch_size())
 
 
@@ -49,9 +62,16 @@ class MultiStatusSchema(DefaultSchema):
             or isinstance(inspector, BulkAutoSchemaMixin)
         ):
             return inspector
-        bulk_class = type(
-            f"Bulk{type(inspector).__name__}", (BulkAutoSchemaMixin, type(inspector)), {}
-        )
-        bulk_inspector = bulk_class()
+        bulk_inspector = bulk_schema_class(type(inspector))()
         bulk_inspector.view = instance
         return bulk_inspector
+
+
+_bulk_schema_classes: dict[type[AutoSchema], type[AutoSchema]] = {}
+
+
+def bulk_schema_class(base: type[AutoSchema]) -> type[AutoSchema]:
+    """``base`` made bulk-aware, built once per schema class."""
+    if base not in _bulk_schema_classes:
+        _bulk_schema_classes[base] = type(f"Bulk{base.__name__}", (BulkAutoSchemaMixin, base), {})
+    return _bulk_schema_classes[base]

@@ -82,6 +82,15 @@ class MultiStatusSettings:
 multistatus_settings = MultiStatusSettings(DEFAULTS)
 
 
+def view_setting(view: Any, attribute: str, name: str) -> Any:
+    """The view's ``attribute``, or the ``name`` setting where the view leaves it at ``None``.
+
+    Read at request time, so ``override_settings`` reaches views that keep the default.
+    """
+    value = getattr(view, attribute, None)
+    return getattr(multistatus_settings, name) if value is None else value
+
+
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTINGS_NAME:
         multistatus_settings.reload()

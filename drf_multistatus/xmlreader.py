@@ -9,7 +9,7 @@ from typing import Any
 
 from lxml import etree
 
-from .xmlwriter import XML_NAMESPACE, XSI_NAMESPACE
+from .namespaces import XML_NAMESPACE, XSI_NAMESPACE
 
 XSI_NIL = f"{{{XSI_NAMESPACE}}}nil"
 ITEM = f"{{{XML_NAMESPACE}}}item"

@@ -14,10 +14,17 @@ from hypothesis import strategies as st
 
 from demo_project.contacts.models import Contact
 from demo_project.contacts.views import ContactViewSet
-from drf_multistatus.bulkwrite import can_write_in_bulk
+from drf_multistatus.equivalence import can_save_in_bulk
+from drf_multistatus.operations import Create, Update
 from tests.testapp.views import GadgetViewSet
 
 pytestmark = pytest.mark.django_db
+
+
+def can_write_in_bulk(view, serializer, creating):
+    operation = Create if creating else Update
+    return can_save_in_bulk(view, serializer, operation.hooks, operation.serializer_methods)
+
 
 URL = "/api/contacts/"
 EXISTING = ["e0@example.com", "e1@example.com", "e2@example.com"]
@@ -182,15 +189,15 @@ def test_views_with_own_save_hooks_keep_the_per_item_path(rf):
 
 def test_database_refusal_falls_back_to_the_per_item_path(api, monkeypatch):
     """A unique value taken after the batch looked (a concurrent writer) still gets 409."""
-    from drf_multistatus import bulkwrite
+    from drf_multistatus import uniqueness
 
-    original = bulkwrite.UniqueIndex.prefetch
+    original = uniqueness.UniqueIndex.prefetch
 
     def blind_prefetch(self, values):
         original(self, values)
         self.holders.clear()  # pretend the database had nothing when the batch looked
 
-    monkeypatch.setattr(bulkwrite.UniqueIndex, "prefetch", blind_prefetch)
+    monkeypatch.setattr(uniqueness.UniqueIndex, "prefetch", blind_prefetch)
     Contact.objects.create(name="Early", email="taken@example.com")
     batch = [{"name": "A", "email": "a@example.com"}, {"name": "B", "email": "taken@example.com"}]
     response = api.post(URL, batch, format="json")

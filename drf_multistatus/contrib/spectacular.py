@@ -10,6 +10,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.settings import api_settings
 
 from .. import openapi
@@ -22,17 +23,38 @@ class SpectacularBulkAutoSchema(AutoSchema):
 
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
-        if openapi.bulk_operation(self.view, self.method) != "update":
+        operation = openapi.bulk_operation(self.view, self.method)
+        if operation == "destroy":
+            return f"{operation_id.removesuffix('_destroy')}_bulk_destroy"
+        if operation != "update":
             return operation_id
         base = operation_id.removesuffix("_partial_update").removesuffix("_update")
         return f"{base}_bulk_{'partial_' if self.method == 'PATCH' else ''}update"
 
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        prefer = openapi.prefer_parameter(self.view)
+        if prefer and openapi.bulk_operation(self.view, self.method) == "create":
+            parameters.append(
+                OpenApiParameter(
+                    prefer["name"],
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    enum=prefer["schema"]["enum"],
+                    description=prefer["description"],
+                )
+            )
+        return parameters
+
     def _get_request_body(self, direction: Any = "request") -> Any:
-        body = super()._get_request_body(direction)
         operation = openapi.bulk_operation(self.view, self.method)
+        max_items = self.view.get_max_batch_size() if operation else None
+        if operation == "destroy":
+            return openapi.destroy_request_body(self.lookup_schema(), max_items)
+        body = super()._get_request_body(direction)
         if body and operation:
             lookup = self.lookup_schema() if operation == "update" else None
-            max_items = self.view.get_max_batch_size()
             openapi.bulk_request_content(body["content"], operation, lookup, max_items)
         return body
 
@@ -47,6 +69,11 @@ class SpectacularBulkAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: Any = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         operation = openapi.bulk_operation(self.view, self.method)
+        max_items = self.view.get_max_batch_size() if operation else None
+        if operation == "destroy":
+            return openapi.bulk_responses(
+                responses, operation, openapi.multistatus_schema(None), max_items
+            )
         serializer = self.get_response_serializers()
         if not operation or serializer is None:
             return responses
@@ -59,7 +86,6 @@ class SpectacularBulkAutoSchema(AutoSchema):
             schema=openapi.multistatus_schema(data),
         )
         self.registry.register_on_missing(component)
-        max_items = self.view.get_max_batch_size()
         return openapi.bulk_responses(responses, operation, component.ref, max_items)
 
 

@@ -1,0 +1,39 @@
+"""Bulk update: every item names its target by the view's lookup field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import models
+
+from ..rows import update_rows
+from .save import SaveOperation
+
+
+class Update(SaveOperation):
+    """PUT (or, with ``partial``, PATCH) of a list: each item's target updated as DRF's
+    ``update`` would (200)."""
+
+    verb = "update"
+    hooks = ("perform_update", "perform_bulk_update")
+    serializer_methods = ("update",)
+
+    def __init__(self, view: Any, items: Sequence[Any], partial: bool = False) -> None:
+        super().__init__(view, items)
+        self.partial = partial
+
+    def write(self, objs: list[models.Model]) -> None:
+        save_rows(self.model, objs, self.batch.database)
+
+
+def save_rows(model: type[models.Model], objs: list[models.Model], database: str) -> None:
+    """Write every concrete field of ``objs``, as ``save()`` would, auto_now and the like
+    included."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    if not objs or not fields:
+        return
+    for obj in objs:
+        for field in fields:
+            setattr(obj, field.attname, field.pre_save(obj, False))
+    update_rows(model, objs, fields, database)
