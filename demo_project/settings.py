@@ -1,4 +1,8 @@
-"""Settings of the demo project: SQLite by default, PostgreSQL when DATABASE_URL names one."""
+"""Settings of the demo project: SQLite by default, PostgreSQL when DATABASE_URL names one.
+
+DEBUG is off unless DJANGO_DEBUG=1, so a demo others can reach never shows a traceback; WhiteNoise
+serves the static files either way.
+"""
 
 import os
 from pathlib import Path
@@ -6,7 +10,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
 
 INSTALLED_APPS = [
@@ -25,7 +29,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "demo_project.middleware.MissingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -65,6 +71,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = True  # straight from the apps: no collectstatic step for the demo
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

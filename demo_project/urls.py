@@ -2,10 +2,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from demo_project.contacts.views import ContactViewSet, TagViewSet
+from demo_project.contacts.views import CompanyViewSet, ContactViewSet, TagViewSet
 from drf_multistatus import BulkDefaultRouter
 
 router = BulkDefaultRouter()
+router.register("companies", CompanyViewSet)
 router.register("contacts", ContactViewSet)
 router.register("tags", TagViewSet)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NON_FIELD_ERRORS_KEY = "non_field_errors"
+NO_CONTENT = 204
 
 
 def is_success(code: int) -> bool:
@@ -22,9 +23,9 @@ def is_success(code: int) -> bool:
 class ItemResult:
     """What happened to one item of a batch.
 
-    ``href`` names the item's resource (the created or targeted object) when it has one;
-    ``data`` is the serializer representation on success, ``errors`` a DRF-style error dict on
-    failure.
+    ``href`` names the item's resource (the created, targeted or deleted object) when it has
+    one; ``data`` is the serializer representation on success (none for a 204), ``errors`` a
+    DRF-style error dict on failure.
     """
 
     index: int
@@ -45,7 +46,9 @@ class ItemResult:
         body: dict[str, Any] = {"index": self.index, "status": self.status}
         if self.href is not None:
             body["href"] = self.href
-        if self.succeeded:
+        if self.status == NO_CONTENT:
+            pass
+        elif self.succeeded:
             body["data"] = self.data
         else:
             body["errors"] = self.errors or {}

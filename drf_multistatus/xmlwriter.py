@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
-from .results import ItemResult, describe_messages, iter_error_messages
+from .results import NO_CONTENT, ItemResult, describe_messages, iter_error_messages
 from .statuses import reason_phrase, status_line
 
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -161,7 +161,7 @@ def multistatus(
     """The ``DAV:multistatus`` of a batch: one ``D:response`` per item, with ``hrefs[i]``."""
     statuses = [result.status for result in results]
     responses = None
-    if results and min(statuses) >= 200 and max(statuses) < 300 and 204 not in statuses:
+    if results and min(statuses) >= 200 and max(statuses) < 300 and NO_CONTENT not in statuses:
         lines = {code: status_line(code) for code in set(statuses)}
         responses = flat_responses(
             list(hrefs),
@@ -188,7 +188,7 @@ def response(result: ItemResult, href: str, non_field_key: str) -> str:
         f"<D:status>{status_line(result.status)}</D:status>"
     )
     if result.succeeded:
-        body = "" if result.status == 204 else data(result.data, DATA_TAGS)
+        body = "" if result.status == NO_CONTENT else data(result.data, DATA_TAGS)
         return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
     messages = list(iter_error_messages(result.errors or {}))
     description = describe_messages(messages, non_field_key) or reason_phrase(result.status)

@@ -30,8 +30,8 @@ def test_post_raw_form_is_prefilled_with_a_valid_example_array(api):
     doc = page(api)
     example = json.loads(raw_content(doc, "POST"))
     assert example == [
-        {"name": "Name 1", "email": "email1@example.com", "age": 50},
-        {"name": "Name 2", "email": "email2@example.com", "age": 100},
+        {"name": "Name 1", "email": "email1@example.com", "age": 50, "company": None},
+        {"name": "Name 2", "email": "email2@example.com", "age": 100, "company": None},
     ]
     response = api.post(URL, example, format="json")
     assert [r["status"] for r in response.json()["results"]] == [201, 201]
@@ -41,7 +41,9 @@ def test_put_patch_raw_form_lists_objects_of_the_page(api):
     ann = Contact.objects.create(name="Ann", email="ann@example.com", age=3)
     doc = page(api)
     example = json.loads(raw_content(doc, "PUT"))
-    assert example == [{"id": ann.id, "name": "Ann", "email": "ann@example.com", "age": 3}]
+    assert example == [
+        {"id": ann.id, "name": "Ann", "email": "ann@example.com", "age": 3, "company": None}
+    ]
     # The list page offers PUT/PATCH only as raw data: an HTML form cannot send an array.
     assert not doc.xpath('//form[@data-method="PUT"][not(.//textarea)]')
     assert doc.xpath('//button[@data-method="PATCH"]')
@@ -71,4 +73,10 @@ def test_format_switcher_lists_xml_once_and_detail_pages_are_plain_drf(api):
     # Single-object HTML form as in DRF.
     assert detail.xpath('//form[@data-method="PUT"]//input[@name="email"]')
     content = json.loads(raw_content(detail, "PUT"))
-    assert content == {"id": ann.id, "name": "Ann", "email": "ann@example.com", "age": None}
+    assert content == {
+        "id": ann.id,
+        "name": "Ann",
+        "email": "ann@example.com",
+        "age": None,
+        "company": None,
+    }

@@ -68,6 +68,7 @@ def test_single_object_post_is_drf_single_create(api):
         "name": "Solo",
         "email": "solo@example.com",
         "age": None,
+        "company": None,
     }
     invalid = api.post(URL, {"name": "Solo"}, format="json")
     assert invalid.status_code == 400

@@ -34,7 +34,13 @@ def test_put_replaces_each_target(api, contacts):
     assert statuses(response) == [200, 200]
     first = response.json()["results"][0]
     assert first["href"] == f"http://testserver/api/contacts/{ann.id}/"
-    assert first["data"] == {"id": ann.id, "name": "Ann B", "email": "annb@example.com", "age": 31}
+    assert first["data"] == {
+        "id": ann.id,
+        "name": "Ann B",
+        "email": "annb@example.com",
+        "age": 31,
+        "company": None,
+    }
     ann.refresh_from_db()
     bob.refresh_from_db()
     assert (ann.name, ann.email, ann.age) == ("Ann B", "annb@example.com", 31)

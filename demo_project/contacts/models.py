@@ -2,11 +2,27 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
+class Company(models.Model):
+    """Contacts refer to a company, which keeps it from being deleted while they do."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "companies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Contact(models.Model):
     name = models.CharField(max_length=100)
     email = models.EmailField(unique=True)
     age = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(150)]
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
     )
 
     class Meta:

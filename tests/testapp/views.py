@@ -1,6 +1,8 @@
 from django.db.models import Q
-from rest_framework import permissions
+from rest_framework import authentication, permissions
 
+from demo_project.contacts.models import Contact
+from demo_project.contacts.serializers import ContactSerializer
 from drf_multistatus import BulkModelViewSet
 
 from .models import Event, Gadget, GadgetLog, Note
@@ -48,3 +50,63 @@ class GadgetViewSet(BulkModelViewSet):
 class EventViewSet(BulkModelViewSet):
     queryset = Event.objects.all()
     serializer_class = EventSerializer
+
+
+class NoSingleObjectWrites(permissions.BasePermission):
+    """A policy written for DRF's single-object actions only."""
+
+    def has_permission(self, request, view):
+        return view.action not in ("update", "partial_update", "destroy")
+
+
+class NoBulkPatch(permissions.BasePermission):
+    """A policy that names a bulk action itself."""
+
+    def has_permission(self, request, view):
+        return view.action != "partial_bulk_update"
+
+
+class PolicyNoteViewSet(BulkModelViewSet):
+    """Public notes under action-based policies: ``policy`` picks one per request."""
+
+    serializer_class = NoteSerializer
+    queryset = Note.objects.all()
+    authentication_classes = [authentication.SessionAuthentication]
+    permission_classes = [IsOwnerOrReadOnly]
+
+    def get_permissions(self):
+        policy = self.request.query_params.get("policy")
+        extra = {"single": [NoSingleObjectWrites()], "bulk": [NoBulkPatch()]}.get(policy, [])
+        if policy == "admin-writes" and self.action in ("update", "partial_update", "destroy"):
+            extra = [permissions.IsAdminUser()]
+        return [*super().get_permissions(), *extra]
+
+
+class AdultContactViewSet(BulkModelViewSet):
+    """Contacts scoped to adults, upserting by email: minors are outside the queryset."""
+
+    queryset = Contact.objects.filter(age__gte=18)
+    serializer_class = ContactSerializer
+    permission_classes = [permissions.DjangoModelPermissions]
+    upsert_fields = ("email",)
+
+
+class HookedContactViewSet(BulkModelViewSet):
+    """Upserts and deletes by email through the project's own hooks: the per-item path."""
+
+    queryset = Contact.objects.all()
+    serializer_class = ContactSerializer
+    lookup_field = "email"
+    lookup_value_regex = "[^/]+"
+    upsert_fields = ("email",)
+
+    def perform_create(self, serializer):
+        serializer.save(name=serializer.validated_data["name"].strip())
+
+    def perform_update(self, serializer):
+        serializer.save(name=serializer.validated_data.get("name", "").strip() or "?")
+
+    def perform_destroy(self, instance):
+        if instance.name == "keep":
+            raise permissions.exceptions.PermissionDenied("This contact is kept.")
+        instance.delete()

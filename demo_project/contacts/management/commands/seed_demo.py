@@ -1,28 +1,34 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from demo_project.contacts.models import Contact, Tag
+from demo_project.contacts.models import Company, Contact, Tag
 
+COMPANIES = ["Analytical Engines", "Bletchley Park"]
 CONTACTS = [
-    ("Ada Lovelace", "ada@example.com", 36),
-    ("Alan Turing", "alan@example.com", 41),
-    ("Grace Hopper", "grace@example.com", 85),
+    ("Ada Lovelace", "ada@example.com", 36, "Analytical Engines"),
+    ("Alan Turing", "alan@example.com", 41, "Bletchley Park"),
+    ("Grace Hopper", "grace@example.com", 85, None),
 ]
 TAGS = [("friends", "Friends"), ("work", "Work")]
 
 
 class Command(BaseCommand):
-    help = "Adds the demo's sample contacts and tags, and the user demo/demo (idempotent)."
+    help = "Adds the demo's sample companies, contacts and tags, and the user demo/demo (idempotent)."
 
     def handle(self, *args, **options):
-        for name, email, age in CONTACTS:
-            Contact.objects.get_or_create(email=email, defaults={"name": name, "age": age})
+        companies = {name: Company.objects.get_or_create(name=name)[0] for name in COMPANIES}
+        for name, email, age, company in CONTACTS:
+            Contact.objects.get_or_create(
+                email=email,
+                defaults={"name": name, "age": age, "company": companies.get(company)},
+            )
         for slug, label in TAGS:
             Tag.objects.get_or_create(slug=slug, defaults={"label": label})
         User = get_user_model()
         if not User.objects.filter(username="demo").exists():
             User.objects.create_user("demo", password="demo")
         self.stdout.write(
-            f"{Contact.objects.count()} contacts, {Tag.objects.count()} tags; "
+            f"{Company.objects.count()} companies, {Contact.objects.count()} contacts, "
+            f"{Tag.objects.count()} tags; "
             "log in as demo / demo at /api-auth/login/."
         )
