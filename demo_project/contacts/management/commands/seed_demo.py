@@ -13,7 +13,9 @@ TAGS = [("friends", "Friends"), ("work", "Work")]
 
 
 class Command(BaseCommand):
-    help = "Adds the demo's sample companies, contacts and tags, and the user demo/demo (idempotent)."
+    help = (
+        "Adds the demo's sample companies, contacts and tags, and the user demo/demo (idempotent)."
+    )
 
     def handle(self, *args, **options):
         companies = {name: Company.objects.get_or_create(name=name)[0] for name in COMPANIES}
