@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, router
+from django.db.models import ProtectedError, RestrictedError
 from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status
@@ -25,7 +26,14 @@ from rest_framework.utils.urls import remove_query_param
 from .actions import TWINS, BulkAction
 from .batch import Batch
 from .equivalence import default_hook
-from .exceptions import SERVER_ERROR, BatchTooLarge, NotABatch, RequestBodyTooLarge, item_error
+from .exceptions import (
+    SERVER_ERROR,
+    BatchTooLarge,
+    NotABatch,
+    ProtectedItem,
+    RequestBodyTooLarge,
+    item_error,
+)
 from .metadata import BulkMetadata
 from .operations import Create, Destroy, Operation, Update, Upsert
 from .preferences import MERGE_DUPLICATES, prefers
@@ -277,6 +285,13 @@ class BulkDestroyModelMixin(MultiStatusMixin, mixins.DestroyModelMixin):
     def bulk_destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         items = self.get_bulk_items(request)
         return self.run_bulk(Destroy(self, items))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """DRF's single delete, answering 409 (not 500) for an object the database protects."""
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except (ProtectedError, RestrictedError) as exc:
+            raise ProtectedItem(exc, self.get_bulk_model()) from exc
 
     @default_hook
     def perform_bulk_destroy(self, instance: models.Model) -> None:

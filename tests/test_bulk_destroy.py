@@ -242,3 +242,24 @@ def test_deleted_items_are_logged_and_signalled(api, contacts):
     finally:
         bulk_request_finished.disconnect(receiver)
     assert received[0]["method"] == "DELETE" and received[0]["by_status"] == {"204": 1}
+
+
+def test_single_delete_of_a_protected_object_is_409_too(api):
+    company = Company.objects.create(name="busy")
+    Contact.objects.create(name="x", email="x@example.com", company=company)
+    response = api.delete(f"{COMPANIES}{company.id}/")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Not deleted: 1 contact refers to this company."}
+    assert Company.objects.count() == 1
+
+
+def test_client_reads_204_items_from_either_format(api, contacts):
+    from drf_multistatus.client import from_response
+
+    for accept in ("application/json", "application/xml"):
+        batch = [{"id": contacts[0].id}, {"id": 10**9}]
+        body = from_response(api.delete(URL, batch, format="json", HTTP_ACCEPT=accept))
+        assert [(r.index, r.status, r.succeeded) for r in body] == [(0, 204, True), (1, 404, False)]
+        assert body.results[0].href == f"http://testserver{URL}{contacts[0].id}/"
+        assert body.results[0].data is None
+        contacts[0].save()  # back, for the next format

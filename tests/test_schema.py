@@ -62,6 +62,33 @@ def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
     assert set(spectacular_schema["paths"]["/api/contacts/{id}/"]["put"]["responses"]) == {"200"}
 
 
+def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
+    contacts = spectacular_schema["paths"]["/api/contacts/"]
+    delete = contacts["delete"]
+    assert delete["operationId"].endswith("contacts_bulk_destroy")
+    batch = delete["requestBody"]["content"]["application/json"]["schema"]
+    assert batch == {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}},
+            "required": ["id"],
+        },
+        "maxItems": 1000,
+    }
+    assert delete["requestBody"]["required"] is True
+    assert "application/xml" in delete["requestBody"]["content"]
+    assert set(delete["responses"]) == {"207", "400", "413"}
+    item = delete["responses"]["207"]["content"]["application/json"]["schema"]["properties"]
+    assert "data" not in item["results"]["items"]["properties"]
+    prefer = [p for p in contacts["post"]["parameters"] if p["name"] == "Prefer"]
+    assert prefer[0]["in"] == "header"
+    assert prefer[0]["schema"]["enum"] == ["resolution=merge-duplicates"]
+    tags = spectacular_schema["paths"]["/api/tags/"]
+    assert not [p for p in tags["post"].get("parameters", []) if p["name"] == "Prefer"]
+    assert "delete" in tags and "delete" in spectacular_schema["paths"]["/api/companies/"]
+
+
 def test_swagger_ui_page_is_served(api):
     response = api.get("/api/docs/")
     assert response.status_code == 200
@@ -88,6 +115,13 @@ def test_drf_autoschema_describes_bulk_operations():
     post = contacts["post"]
     assert set(post["responses"]) >= {"201", "207", "400", "413"}
     assert "oneOf" in post["requestBody"]["content"]["application/json"]["schema"]
+    assert [p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Prefer"]
+    delete = contacts["delete"]
+    assert delete["operationId"] == "bulkDestroyContact"
+    assert delete["requestBody"]["content"]["application/json"]["schema"]["items"]["required"] == [
+        "id"
+    ]
+    assert set(delete["responses"]) == {"207", "400", "413"}
 
 
 def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
@@ -115,7 +149,7 @@ def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
                 "--request-timeout",
                 "10",
                 "--include-path-regex",
-                "^/api/(contacts|tags)/",
+                "^/api/(contacts|tags|companies)/",
                 "--no-color",
             ],
             capture_output=True,
