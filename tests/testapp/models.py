@@ -2,7 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 
@@ -75,3 +75,19 @@ def fail_on_request(sender: type[Gadget], instance: Gadget, **kwargs: object) ->
     """A signal receiver that fails, as a faulty project receiver would."""
     if instance.name == "signal-boom":
         raise RuntimeError("receiver failed")
+
+
+class GadgetLock(models.Model):
+    """Keeps its gadget from being deleted (``on_delete=PROTECT``)."""
+
+    gadget = models.ForeignKey(Gadget, on_delete=models.PROTECT, related_name="locks")
+
+    def __str__(self) -> str:
+        return f"lock {self.gadget_id}"
+
+
+@receiver(pre_delete, sender=Gadget)
+def fail_delete_on_request(sender: type[Gadget], instance: Gadget, **kwargs: object) -> None:
+    """A delete receiver that fails, as a faulty project receiver would."""
+    if instance.name == "delete-boom":
+        raise RuntimeError("delete receiver failed")
