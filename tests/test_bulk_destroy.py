@@ -207,7 +207,7 @@ def test_set_based_delete_cascades_in_a_constant_number_of_queries(api):
         assert response.json()["summary"]["by_status"] == {"204": n}
         counts[n] = len(queries)
         assert not Gadget.objects.exists() and not GadgetLog.objects.exists()
-    assert counts[100] == counts[10] <= 10, counts
+    assert counts[100] == counts[10] <= 11, counts  # one query per related model
     assert counts[200] == counts[100] + 1, counts
 
 

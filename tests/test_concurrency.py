@@ -1,9 +1,10 @@
 """Overlapping batches from several clients against the demo under gunicorn on PostgreSQL.
 
 The demo runs in a real server with several worker processes, on a database of its own; clients
-send batches that create the same unique emails in different orders (which can deadlock) and
-update the same rows. No item may answer 500, every email ends with exactly one row, and every
-client's body agrees with the database.
+send batches that create the same unique emails in different orders (which can deadlock), update
+the same rows, upsert the same new keys at the same moment and delete overlapping sets of rows.
+No item may answer 500, every email ends with exactly one row, and every client's body agrees
+with the database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,12 +66,12 @@ def server(load_database, tmp_path_factory) -> Iterator[str]:
         yield base + "/api/contacts/"
 
 
-def send(method: str, url: str, body: list) -> tuple[int, dict]:
+def send(method: str, url: str, body: list, **headers: str) -> tuple[int, dict]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
         method=method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -149,3 +151,92 @@ def test_overlapping_batches_agree_with_the_database(server, load_database):
     for row_id in ids:
         # The row holds what some 200 reported for it (the last writer), or its seed.
         assert state[row_id] in reported_rows.get(row_id, [original[row_id]]), row_id
+
+
+UPSERT_CLIENTS = 8
+UPSERT_ROUNDS = 3
+UPSERT_KEYS = 30
+
+
+def test_concurrent_upserts_of_the_same_new_keys(server, load_database):
+    """Every client upserts the same new keys, in its own order, at the same moment: each item
+    is 200 or 201, exactly one client created each key, and each key is one row."""
+    for round_number in range(UPSERT_ROUNDS):
+        emails = [f"up{round_number}-{i}@example.com" for i in range(UPSERT_KEYS)]
+        barrier = threading.Barrier(UPSERT_CLIENTS)
+
+        def run_client(seed, emails=emails, barrier=barrier):
+            order = random.Random(seed).sample(emails, len(emails))
+            batch = [{"name": f"client{seed}", "email": email, "age": seed} for email in order]
+            barrier.wait()
+            return batch, *send("POST", server, batch, Prefer="resolution=merge-duplicates")
+
+        with ThreadPoolExecutor(UPSERT_CLIENTS) as pool:
+            outcomes = list(pool.map(run_client, range(UPSERT_CLIENTS)))
+
+        created = defaultdict(list)
+        written = defaultdict(list)
+        for batch, status, body in outcomes:
+            assert status == 207, body
+            for item, result in zip(batch, body["results"], strict=True):
+                assert result["status"] in (200, 201), result
+                assert result["data"]["email"] == item["email"]
+                if result["status"] == 201:
+                    created[item["email"]].append(result["data"]["id"])
+                written[item["email"]].append((result["data"]["id"], result["data"]["name"]))
+        with connect(load_database) as db:
+            rows = db.execute(
+                "SELECT id, name, email FROM contacts_contact WHERE email LIKE %s",
+                (f"up{round_number}-%",),
+            ).fetchall()
+        assert sorted(email for _id, _name, email in rows) == sorted(emails)
+        for row_id, name, email in rows:
+            assert created[email] == [row_id], email  # one creator, the row's id
+            assert (row_id, name) in written[email]  # the last writer's values
+
+
+DELETE_CLIENTS = 6
+DELETE_ROWS = 60
+
+
+def test_overlapping_deletes_agree_with_the_database(server, load_database):
+    seeded = [{"name": "doomed", "email": f"del{i}@example.com"} for i in range(DELETE_ROWS)]
+    status, body = send("POST", server, seeded)
+    assert status == 207, body
+    ids = [r["data"]["id"] for r in body["results"]]
+    barrier = threading.Barrier(DELETE_CLIENTS)
+
+    def run_client(seed):
+        rng = random.Random(seed)
+        barrier.wait()
+        outcomes = []
+        for n in range(3):
+            batch = [{"id": target} for target in rng.sample(ids, 20)]
+            query = "?atomic=true" if (seed + n) % 4 == 3 else ""
+            outcomes.append((batch, *send("DELETE", server + query, batch)))
+        return outcomes
+
+    with ThreadPoolExecutor(DELETE_CLIENTS) as pool:
+        outcomes = [o for client in pool.map(run_client, range(DELETE_CLIENTS)) for o in client]
+
+    deleted_by = Counter()
+    missing = set()
+    for batch, status, body in outcomes:
+        assert status == 207, body
+        for item, result in zip(batch, body["results"], strict=True):
+            assert result["status"] in (204, 404, 424), result
+            if result["status"] == 204:
+                deleted_by[item["id"]] += 1
+                assert result["href"].endswith(f"/api/contacts/{item['id']}/")
+            elif result["status"] == 404:
+                missing.add(item["id"])
+    with connect(load_database) as db:
+        remaining = {
+            row_id
+            for (row_id,) in db.execute(
+                "SELECT id FROM contacts_contact WHERE id = ANY(%s)", (ids,)
+            ).fetchall()
+        }
+    assert all(count == 1 for count in deleted_by.values()), "a row reported deleted twice"
+    assert set(deleted_by) == set(ids) - remaining
+    assert missing <= set(deleted_by), "404 for a row nobody deleted"

@@ -78,8 +78,8 @@ class Operation:
         accepted: list[tuple[int, models.Model]] = []
         try:
             with self.batch.savepoint():
+                self.prepare()
                 targets = self.find_targets(savepoint=False)
-                self.prepare(targets)
                 for index, (item, target) in enumerate(zip(self.items, targets, strict=True)):
                     if isinstance(target, Exception):
                         results[index] = self.batch.fail(index, target)
@@ -103,8 +103,9 @@ class Operation:
             results[index] = self.written(index, obj)
         return results  # type: ignore[return-value]
 
-    def prepare(self, targets: list[Target]) -> None:
-        """Before accepting items: look at the batch as a whole (uniqueness, say)."""
+    def prepare(self) -> None:
+        """Look at the batch as a whole (uniqueness, say), before the targets are looked up: a
+        row a concurrent request commits in between is then found as a target."""
 
     def accept(self, index: int, item: Any, target: Any) -> models.Model:
         """Judge one item as ``apply`` would and return the object to write; raise if it fails."""

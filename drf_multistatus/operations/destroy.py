@@ -11,7 +11,7 @@ from rest_framework import status
 from ..equivalence import can_delete_in_bulk
 from ..exceptions import ProtectedItem
 from ..results import ItemResult
-from .base import Operation, Target
+from .base import Operation
 
 
 class Destroy(Operation):
@@ -35,7 +35,7 @@ class Destroy(Operation):
     def can_run_in_bulk(self) -> bool:
         return can_delete_in_bulk(self.view, self.model, self.hooks)
 
-    def prepare(self, targets: list[Target]) -> None:
+    def prepare(self) -> None:
         self.hrefs: dict[int, str | None] = {}
 
     def accept(self, index: int, item: Any, target: models.Model) -> models.Model:

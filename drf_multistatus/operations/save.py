@@ -11,7 +11,7 @@ from rest_framework import status
 from ..equivalence import can_save_in_bulk
 from ..results import ItemResult
 from ..uniqueness import UniqueIndex, index_unique_fields
-from .base import Operation, Target
+from .base import Operation
 
 
 class SaveOperation(Operation):
@@ -53,15 +53,12 @@ class SaveOperation(Operation):
         self.serializer = self.view.get_serializer(partial=self.partial)
         return can_save_in_bulk(self.view, self.serializer, self.hooks, self.serializer_methods)
 
-    def prepare(self, targets: list[Target]) -> None:
+    def prepare(self) -> None:
         self.created: set[int] = set()
         self.indexes: list[tuple[str, str, UniqueIndex]] = index_unique_fields(
             self.serializer, self.model
         )
-        for name, source, index in self.indexes:
-            for target in targets:
-                if isinstance(target, models.Model):
-                    index.claim(getattr(target, source), target.pk)
+        for name, _source, index in self.indexes:
             index.prefetch(item.get(name) for item in self.items if isinstance(item, dict))
 
     def accept(self, index: int, item: Any, target: models.Model | None) -> models.Model:
