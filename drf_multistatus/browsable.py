@@ -61,6 +61,10 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
     ) -> dict[str, Any]:
         context = super().get_context(data, accepted_media_type, renderer_context)
         context["available_formats"] = list(dict.fromkeys(context["available_formats"]))
+        view, request = renderer_context["view"], renderer_context["request"]
+        context["bulk_delete_form"] = self.is_bulk_list(view, "DELETE") and bool(
+            super().get_rendered_html_form(data, view, "DELETE", request)
+        )
         if isinstance(data, MultiStatusData):
             context["multistatus_rows"] = [
                 {
@@ -84,8 +88,9 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
         return getattr(view, "detail", None) is False and callable(getattr(view, handler, None))
 
     def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
-        # A list URL updates with an array, which an HTML form cannot send: the raw form does.
-        if method in ("PUT", "PATCH") and self.is_bulk_list(view, method):
+        # A list URL updates and deletes with an array, which an HTML form cannot send (nor
+        # DRF's DELETE button, which sends no body): the raw-data form does.
+        if method in ("PUT", "PATCH", "DELETE") and self.is_bulk_list(view, method):
             return None
         return super().get_rendered_html_form(data, view, method, request)
 

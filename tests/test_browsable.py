@@ -80,3 +80,12 @@ def test_format_switcher_lists_xml_once_and_detail_pages_are_plain_drf(api):
         "age": None,
         "company": None,
     }
+
+
+def test_list_page_offers_bulk_delete_through_the_raw_form_only(api):
+    doc = page(api)
+    assert not doc.xpath('//button[@data-target="#deleteModal"]')  # DRF's sends no body
+    assert doc.xpath('//div[@id="bulkDeleteModal"]')
+    detail = page(api, f"{URL}{Contact.objects.create(name='A', email='a@x.io').id}/")
+    assert detail.xpath('//button[@data-target="#deleteModal"]')  # the detail page is DRF's
+    assert not detail.xpath('//div[@id="bulkDeleteModal"]')
