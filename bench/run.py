@@ -75,6 +75,9 @@ def run_child(args: argparse.Namespace) -> None:
     for n in sizes:
         bench.create(n)
         bench.update(n)
+        if n <= 10000:
+            bench.delete(n)
+            bench.upsert(n)
     bench.rendering(5000)
     bench.memory([1000, 5000, 10000] if max(sizes) >= 10000 else sizes)
     print()
@@ -158,6 +161,14 @@ class Bench:
             url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept
         )
         assert response.status_code in (200, 207), response.content[:300]
+
+    def send_delete(self, url: str, body: object = None) -> None:
+        data = json.dumps(body) if body is not None else ""
+        response = self.client.delete(url, data, content_type="application/json")
+        assert response.status_code in (204, 207), response.content[:300]
+        if body:
+            by_status = response.json()["summary"]["by_status"]
+            assert by_status == {"204": len(body)}, by_status
 
     # scenarios -----------------------------------------------------------------------------
 
@@ -306,6 +317,118 @@ class Bench:
             f"update N={n:,}: JSON {result[ours][0] / result[base][0]:.2f}x bulk_update <= 2x",
         )
         self.check(result[ours][1] <= 10, f"update N={n:,}: {result[ours][1]} queries <= 10")
+
+    def delete(self, n: int, children: int = 5) -> None:
+        from tests.testapp.models import Gadget, GadgetLog
+
+        ids: list[int] = []
+
+        def reset():
+            Gadget.objects.all().delete()
+            gadgets = Gadget.objects.bulk_create(Gadget(name="g", code=f"g{i}") for i in range(n))
+            GadgetLog.objects.bulk_create(
+                GadgetLog(gadget=gadget, action="create")
+                for gadget in gadgets
+                for _ in range(children)
+            )
+            ids[:] = [gadget.id for gadget in gadgets]
+
+        def singles():
+            for pk in ids:
+                self.send_delete(f"/plain-gadgets/{pk}/")
+
+        slow = max(1, self.repeat // 3)
+        ways = [
+            (f"{n:,} single DELETEs (DRF)", singles, slow if n <= 1000 else 0),
+            ("per-item path", lambda: self.send_delete("/per-item-gadgets/", body()), slow),
+            (
+                "QuerySet.delete() of the same rows",
+                lambda: Gadget.objects.filter(pk__in=ids).delete(),
+                self.repeat,
+            ),
+            ("drf-multistatus, JSON", lambda: self.send_delete("/gadgets/", body()), self.repeat),
+        ]
+
+        def body():
+            return [{"id": pk} for pk in ids]
+
+        rows = []
+        for name, run, repeat in ways:
+            times, queries = self.measure(run, reset, repeat) if repeat else ([], 0)
+            rows.append((name, times, queries))
+        base, ours = ways[2][0], ways[3][0]
+        title = f"bulk delete, {children} cascaded rows per object"
+        result = self.table(title, n, rows, [base])
+        ratio = result[ours][0] / result[base][0]
+        self.check(ratio <= 1.5, f"delete N={n:,}: {ratio:.2f}x QuerySet.delete() <= 1.5x")
+        extra = result[ours][1] - result[base][1]
+        self.check(
+            extra <= 8,
+            f"delete N={n:,}: {result[ours][1]} queries, QuerySet.delete()'s "
+            f"{result[base][1]} + {extra} (constant <= 8)",
+        )
+
+    def upsert(self, n: int) -> None:
+        from demo_project.contacts.models import Contact
+
+        batch = [{"name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100} for i in range(n)]
+
+        def reset_empty():
+            Contact.objects.all().delete()
+
+        def reset_half():
+            reset_empty()
+            Contact.objects.bulk_create(
+                Contact(name="old", email=f"u{i}@example.com", age=1) for i in range(0, n, 2)
+            )
+
+        def upsert(url):
+            response = self.client.post(
+                url,
+                json.dumps(batch),
+                content_type="application/json",
+                HTTP_PREFER="resolution=merge-duplicates",
+            )
+            by_status = response.json()["summary"]["by_status"]
+            assert by_status == {"200": n // 2 + n % 2, "201": n // 2} or by_status == {
+                "200": n // 2,
+                "201": n - n // 2,
+            }, by_status
+
+        def raw_upsert():
+            Contact.objects.bulk_create(
+                (Contact(**item) for item in batch),
+                update_conflicts=True,
+                unique_fields=["email"],
+                update_fields=["name", "age"],
+            )
+
+        slow = max(1, self.repeat // 3)
+        ways = [
+            (
+                "drf-multistatus bulk create (no key exists)",
+                lambda: self.post("/contacts/", batch),
+                reset_empty,
+                self.repeat,
+            ),
+            ("per-item path, upsert", lambda: upsert("/per-item/"), reset_half, slow),
+            (
+                "bulk_create(update_conflicts=True), no validation",
+                raw_upsert,
+                reset_half,
+                self.repeat,
+            ),
+            ("drf-multistatus upsert, JSON", lambda: upsert("/contacts/"), reset_half, self.repeat),
+        ]
+        rows = []
+        for name, run, reset, repeat in ways:
+            times, queries = self.measure(run, reset, repeat)
+            rows.append((name, times, queries))
+        base, ours = ways[0][0], ways[3][0]
+        result = self.table("upsert, half the keys existing", n, rows, [base])
+        ratio = result[ours][0] / result[base][0]
+        self.check(ratio <= 1.5, f"upsert N={n:,}: {ratio:.2f}x bulk create <= 1.5x")
+        self.check(result[ours][1] <= 10, f"upsert N={n:,}: {result[ours][1]} queries <= 10")
 
     def rendering(self, n: int) -> None:
         from rest_framework.renderers import JSONRenderer

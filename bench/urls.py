@@ -1,4 +1,4 @@
-"""The ways of writing many contacts that the benchmark compares."""
+"""The ways of writing (and deleting) many rows that the benchmark compares."""
 
 from django.urls import include, path
 from rest_framework import status, viewsets
@@ -8,7 +8,9 @@ from rest_framework.routers import DefaultRouter
 from demo_project.contacts.models import Contact
 from demo_project.contacts.serializers import ContactSerializer
 from demo_project.contacts.views import ContactViewSet
-from drf_multistatus import BulkDefaultRouter
+from drf_multistatus import BulkDefaultRouter, BulkModelViewSet
+from tests.testapp.models import Gadget
+from tests.testapp.serializers import GadgetSerializer
 
 
 class PlainContactViewSet(viewsets.ModelViewSet):
@@ -37,11 +39,30 @@ class PerItemContactViewSet(ContactViewSet):
     bulk_write = False
 
 
+class PlainGadgetViewSet(viewsets.ModelViewSet):
+    queryset = Gadget.objects.all()
+    serializer_class = GadgetSerializer
+
+
+class GadgetViewSet(BulkModelViewSet):
+    """Gadgets have log rows that a delete cascades to."""
+
+    queryset = Gadget.objects.all()
+    serializer_class = GadgetSerializer
+
+
+class PerItemGadgetViewSet(GadgetViewSet):
+    bulk_write = False
+
+
 plain = DefaultRouter()
 plain.register("plain", PlainContactViewSet, basename="plain")
 plain.register("listserializer", ListSerializerContactViewSet, basename="listserializer")
 bulk = BulkDefaultRouter()
 bulk.register("contacts", ContactViewSet, basename="contact")
 bulk.register("per-item", PerItemContactViewSet, basename="per-item")
+plain.register("plain-gadgets", PlainGadgetViewSet, basename="plain-gadget")
+bulk.register("gadgets", GadgetViewSet, basename="gadget")
+bulk.register("per-item-gadgets", PerItemGadgetViewSet, basename="per-item-gadget")
 
 urlpatterns = [path("", include(plain.urls)), path("", include(bulk.urls))]

@@ -140,10 +140,8 @@ class TargetLookup:
         return {self.key_of(obj): obj for obj in queryset}
 
     def key_of(self, obj: models.Model) -> Key:
-        return tuple(
-            to_python(getattr(obj, attname))
-            for attname, to_python in zip(self.attnames, self.converters, strict=True)
-        )
+        """An object's key: its values as the database returned them (already Python's)."""
+        return tuple(getattr(obj, attname) for attname in self.attnames)
 
 
 class LookupRefused(DatabaseError):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
 from rest_framework import status
 
 from ..equivalence import can_delete_in_bulk
@@ -30,7 +31,8 @@ class Destroy(Operation):
             raise ProtectedItem(exc, self.model) from exc
         return ItemResult(index=index, status=self.success_status, href=href)
 
-    # Set-based: one QuerySet.delete(), whose collector cascades in a constant number of queries.
+    # Set-based: the collector of QuerySet.delete() and Model.delete(), given every target at
+    # once, cascades in a constant number of queries.
 
     def can_run_in_bulk(self) -> bool:
         return can_delete_in_bulk(self.view, self.model, self.hooks)
@@ -44,8 +46,11 @@ class Destroy(Operation):
         return target
 
     def write(self, objs: list[models.Model]) -> None:
-        manager = self.model._base_manager.db_manager(self.batch.database)
-        manager.filter(pk__in=[obj.pk for obj in objs]).delete()
+        database = self.batch.database
+        origin = self.model._base_manager.db_manager(database).filter(pk__in=[o.pk for o in objs])
+        collector = Collector(using=database, origin=origin)
+        collector.collect(objs)
+        collector.delete()
 
     def written(self, index: int, obj: models.Model) -> ItemResult:
         return ItemResult(index=index, status=self.success_status, href=self.hrefs[index])

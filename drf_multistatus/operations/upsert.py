@@ -54,7 +54,10 @@ class Upsert(Create):
 
     def write(self, objs: list[models.Model]) -> None:
         # New rows in key order for every batch, so that concurrent inserts queue, not deadlock.
-        new = sorted((obj for obj in objs if obj._state.adding), key=self.keys.key_of)
+        new = sorted(
+            (obj for obj in objs if obj._state.adding),
+            key=lambda obj: tuple(map(str, self.keys.key_of(obj))),
+        )
         save_rows(self.model, [obj for obj in objs if not obj._state.adding], self.batch.database)
         key = [self.model._meta.get_field(name) for name in self.view.upsert_fields]
         taken = insert_new_rows(self.model, new, key, self.batch.database)  # type: ignore[arg-type]
