@@ -163,3 +163,17 @@ def test_database_is_the_one_ci_asked_for():
         assert connection.vendor == expected
     else:
         assert connection.vendor in {"sqlite", "postgresql"}
+
+
+@pytest.mark.parametrize("slug", ["plain", "with-dash_9", "a.b", "sp ace", "ünï", "x%2F", "9" * 19])
+def test_item_hrefs_equal_what_reverse_returns(slug):
+    from rest_framework.test import APIRequestFactory
+
+    from demo_project.contacts.models import Tag
+    from demo_project.contacts.views import TagViewSet
+
+    view = TagViewSet(basename="tag", action_map={"get": "list"}, format_kwarg=None)
+    view.request = view.initialize_request(APIRequestFactory().get("/api/tags/?format=xml"))
+    tag = Tag(slug=slug, label="x")
+    assert view.item_href_template == ("http://testserver/api/tags/", "/")
+    assert view.get_item_href(tag) == view.reverse_item_href(slug)
