@@ -9,7 +9,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "MultiStatusMixin": "mixins",
+    "MultiStatusMixin": "generics",
     "BulkCreateModelMixin": "mixins",
     "BulkUpdateModelMixin": "mixins",
     "BulkDestroyModelMixin": "mixins",

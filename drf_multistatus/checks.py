@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 def bulk_views() -> Iterator[type]:
     """Every view class of the root URLconf that mixes in ``MultiStatusMixin``."""
-    from .mixins import MultiStatusMixin
+    from .generics import MultiStatusMixin
 
     seen: set[type] = set()
 

@@ -93,7 +93,7 @@ class MultiStatusViewExtension(OpenApiViewExtension):
     """Gives every bulk view a bulk-aware schema, keeping the project's own ``AutoSchema``
     subclass when it has one."""
 
-    target_class = "drf_multistatus.mixins.MultiStatusMixin"
+    target_class = "drf_multistatus.generics.MultiStatusMixin"
     match_subclasses = True
 
     def view_replacement(self) -> type:

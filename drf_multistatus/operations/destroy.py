@@ -46,9 +46,9 @@ class Destroy(Operation):
         return target
 
     def write(self, objs: list[models.Model]) -> None:
-        database = self.batch.database
-        origin = self.model._base_manager.db_manager(database).filter(pk__in=[o.pk for o in objs])
-        collector = Collector(using=database, origin=origin)
+        # No single origin: delete receivers see origin=None (building a queryset of every
+        # target for them would cost more than the delete's own queries).
+        collector = Collector(using=self.batch.database, origin=None)
         collector.collect(objs)
         collector.delete()
 
