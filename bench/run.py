@@ -78,6 +78,7 @@ def run_child(args: argparse.Namespace) -> None:
         if n <= 10000:
             bench.delete(n)
             bench.upsert(n)
+            bench.idempotency(n)
     bench.rendering(5000)
     bench.memory([1000, 5000, 10000] if max(sizes) >= 10000 else sizes)
     print()
@@ -150,9 +151,11 @@ class Bench:
 
     # requests --------------------------------------------------------------------------------
 
-    def post(self, url: str, body: object, accept: str = "application/json") -> None:
+    def post(
+        self, url: str, body: object, accept: str = "application/json", **headers: str
+    ) -> None:
         response = self.client.post(
-            url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept
+            url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept, **headers
         )
         assert response.status_code in (201, 207), response.content[:300]
 
@@ -429,6 +432,46 @@ class Bench:
         ratio = result[ours][0] / result[base][0]
         self.check(ratio <= 1.5, f"upsert N={n:,}: {ratio:.2f}x bulk create <= 1.5x")
         self.check(result[ours][1] <= 10, f"upsert N={n:,}: {result[ours][1]} queries <= 10")
+
+    def idempotency(self, n: int) -> None:
+        import uuid
+
+        from demo_project.contacts.models import Contact
+        from drf_multistatus.models import IdempotencyRecord
+
+        batch = [{"name": f"n{i}", "email": f"k{i}@example.com", "age": 1} for i in range(n)]
+        key = {"HTTP_IDEMPOTENCY_KEY": '"bench-replay"'}
+
+        def reset():
+            Contact.objects.all().delete()
+            IdempotencyRecord.objects.all().delete()
+
+        def reset_and_run_once():
+            reset()
+            self.post("/contacts/", batch, **key)
+
+        def keyed():
+            self.post("/contacts/", batch, HTTP_IDEMPOTENCY_KEY=f'"{uuid.uuid4()}"')
+
+        ways = [
+            ("create, no key", lambda: self.post("/contacts/", batch), reset),
+            ("create with an Idempotency-Key", keyed, reset),
+            (
+                "replay of a keyed create",
+                lambda: self.post("/contacts/", batch, **key),
+                reset_and_run_once,
+            ),
+        ]
+        rows = []
+        for name, run, reset_fn in ways:
+            times, queries = self.measure(run, reset_fn, self.repeat)
+            rows.append((name, times, queries))
+        plain, with_key, replay = (name for name, _run, _reset in ways)
+        result = self.table("Idempotency-Key", n, rows, [plain, with_key])
+        cost = result[with_key][0] / result[plain][0]
+        speedup = result[with_key][0] / result[replay][0]
+        self.check(cost <= 1.10, f"keyed create N={n:,}: {cost:.2f}x unkeyed <= 1.10x")
+        self.check(speedup >= 5, f"replay N={n:,}: {speedup:.1f}x faster than the first run >= 5x")
 
     def rendering(self, n: int) -> None:
         from rest_framework.renderers import JSONRenderer

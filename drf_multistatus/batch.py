@@ -49,7 +49,9 @@ class Batch:
         except RollbackBatch:
             results = self.fail_dependents(results)
         multistatus = MultiStatus(results=results, atomic=self.atomic)
-        self.report(multistatus, time.perf_counter() - started)
+        duration = time.perf_counter() - started
+        # After the outermost transaction commits (at once where there is none around).
+        transaction.on_commit(lambda: self.report(multistatus, duration), using=self.database)
         return multistatus
 
     def run_item(

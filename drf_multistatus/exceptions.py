@@ -59,6 +59,45 @@ class RequestBodyTooLarge(exceptions.APIException):
         super().__init__(self.default_detail.format(length=length, limit=limit))
 
 
+class InvalidIdempotencyKey(exceptions.ParseError):
+    """An ``Idempotency-Key`` header that is empty, too long or not a string."""
+
+    default_detail = _("Invalid Idempotency-Key header: {reason}")
+    default_code = "invalid_idempotency_key"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.default_detail.format(reason=reason))
+
+
+class IdempotencyKeyRequired(exceptions.ParseError):
+    default_detail = _(
+        'This endpoint requires an Idempotency-Key header, e.g. Idempotency-Key: "<a new UUID>".'
+    )
+    default_code = "idempotency_key_required"
+
+
+class IdempotencyKeyInUse(exceptions.APIException):
+    """A request with this key is still running: retry after ``wait`` seconds (DRF's exception
+    handler sends it as ``Retry-After``)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("A request with this Idempotency-Key is still being processed; retry later.")
+    default_code = "idempotency_key_in_use"
+
+    def __init__(self, wait: int = 1) -> None:
+        super().__init__()
+        self.wait = wait
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _(
+        "This Idempotency-Key was used for another request (method, path, user or body differ); "
+        "send a new key for a new request."
+    )
+    default_code = "idempotency_key_reused"
+
+
 class InvalidItem(exceptions.APIException):
     """An item that cannot be processed at all: not an object, or no usable lookup value."""
 
@@ -223,6 +262,10 @@ __all__ = [
     "ConcurrentConflict",
     "DuplicateTarget",
     "FailedDependency",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyRequired",
+    "IdempotencyKeyReused",
+    "InvalidIdempotencyKey",
     "InvalidItem",
     "ItemConflict",
     "MissingLookup",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -23,7 +25,15 @@ from rest_framework.utils.urls import remove_query_param
 
 from .actions import TWINS, BulkAction
 from .batch import Batch
-from .exceptions import SERVER_ERROR, BatchTooLarge, NotABatch, RequestBodyTooLarge, item_error
+from .exceptions import (
+    SERVER_ERROR,
+    BatchTooLarge,
+    IdempotencyKeyRequired,
+    NotABatch,
+    RequestBodyTooLarge,
+    item_error,
+)
+from .idempotency import IdempotentRequest, parse_key
 from .metadata import BulkMetadata
 from .operations import Operation
 from .results import ItemResult, MultiStatus
@@ -61,6 +71,7 @@ class MultiStatusMixin(ViewBase):
     bulk_write: bool = True
     # Lock update and delete targets (SELECT ... FOR UPDATE) until the batch commits.
     lock_bulk_targets: bool = True
+    idempotency_key_required: bool | None = None
 
     action: str | None  # set by DRF's ViewSetMixin
     bulk_database: str  # the database alias the running batch writes to
@@ -78,6 +89,26 @@ class MultiStatusMixin(ViewBase):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self.check_body_size(request)
+        self.idempotent_request = self.get_idempotent_request(request)
+
+    def get_idempotent_request(self, request: Request) -> IdempotentRequest | None:
+        """The request's ``Idempotency-Key``, read (with the raw body it fingerprints) before
+        anything parses the body; None without one, and for safe methods."""
+        header = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        if header is None or request.method in SAFE_METHODS:
+            return None
+        key = parse_key(header)
+        return IdempotentRequest(request, key, request._request.body, self.get_bulk_database())
+
+    def respond_once(self, respond: Callable[[], Response]) -> Response:
+        """``respond()``; with an ``Idempotency-Key``, at most once per key, retries getting the
+        stored outcome (see ``idempotency``)."""
+        idempotent = getattr(self, "idempotent_request", None)
+        if idempotent is None:
+            if view_setting(self, "idempotency_key_required", "IDEMPOTENCY_KEY_REQUIRED"):
+                raise IdempotencyKeyRequired
+            return respond()
+        return idempotent.respond(respond)
 
     def check_body_size(self, request: Request) -> None:
         """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before reading it.
@@ -130,14 +161,19 @@ class MultiStatusMixin(ViewBase):
     # Running a batch ------------------------------------------------------------------------
 
     def run_bulk(self, operation: Operation) -> Response:
-        """Run ``operation`` over the batch in one transaction and answer with its results."""
-        self.bulk_database = self.get_bulk_database()
-        batch = Batch(self, self.bulk_database, self.is_atomic_batch(self.request))
-        multistatus = batch.run(operation)
-        headers = {}
-        if operation.preference_applied:
-            headers["Preference-Applied"] = operation.preference_applied
-        return self.multistatus_response(multistatus, headers)
+        """Run ``operation`` over the batch in one transaction and answer with its results
+        (once per ``Idempotency-Key``)."""
+
+        def respond() -> Response:
+            self.bulk_database = self.get_bulk_database()
+            batch = Batch(self, self.bulk_database, self.is_atomic_batch(self.request))
+            multistatus = batch.run(operation)
+            headers = {}
+            if operation.preference_applied:
+                headers["Preference-Applied"] = operation.preference_applied
+            return self.multistatus_response(multistatus, headers)
+
+        return self.respond_once(respond)
 
     def get_bulk_database(self) -> str:
         return router.db_for_write(self.get_bulk_model())

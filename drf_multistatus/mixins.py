@@ -8,6 +8,7 @@ and answers with the multistatus body; the machinery they share is ``MultiStatus
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if isinstance(request.data, list):
             return self.bulk_create(request, *args, **kwargs)
-        return super().create(request, *args, **kwargs)
+        return self.respond_once(functools.partial(super().create, request, *args, **kwargs))
 
     def bulk_create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         items = self.get_bulk_items(request)

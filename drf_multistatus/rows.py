@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import connections, models
 
 # Column types ``update_rows`` writes through ``UPDATE … FROM (VALUES …)``; rows of models with
@@ -81,6 +83,12 @@ def update_rows(
                 f"AS v WHERE {table}.{quote(str(pk.column))} = v.column1",
                 params,
             )
+
+
+def write_order(fields: list[str]) -> Callable[[models.Model], tuple[str, ...]]:
+    """A sort key giving rows one order in every batch (by the text of ``fields``), so that
+    concurrent batches inserting the same unique values queue instead of deadlocking."""
+    return lambda obj: tuple(str(getattr(obj, name)) for name in fields)
 
 
 def insert_new_rows(

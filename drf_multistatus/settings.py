@@ -33,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "ITEM_PARAM": "item",
     # Validation error codes that make an item 409 Conflict (not 422) when they are its only errors.
     "CONFLICT_CODES": ["unique"],
+    # Whether bulk requests (and single POSTs on bulk views) must carry an Idempotency-Key.
+    "IDEMPOTENCY_KEY_REQUIRED": False,
+    # Seconds a key's outcome is kept for replay; `manage.py prune_idempotency_keys` deletes
+    # expired ones.
+    "IDEMPOTENCY_KEY_TTL": 24 * 60 * 60,
+    # Whether anonymous requests may send keys (they share one anonymous scope).
+    "IDEMPOTENCY_ALLOW_ANONYMOUS": True,
 }
 
 VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)

@@ -228,7 +228,7 @@ def test_per_item_delete_when_the_model_deletes_its_own_way(api, monkeypatch):
     assert not GadgetLog.objects.exists()
 
 
-def test_deleted_items_are_logged_and_signalled(api, contacts):
+def test_deleted_items_are_logged_and_signalled(api, contacts, django_capture_on_commit_callbacks):
     from drf_multistatus.signals import bulk_request_finished
 
     received = []
@@ -238,7 +238,8 @@ def test_deleted_items_are_logged_and_signalled(api, contacts):
 
     bulk_request_finished.connect(receiver)
     try:
-        api.delete(URL, [{"id": contacts[0].id}], format="json")
+        with django_capture_on_commit_callbacks(execute=True):
+            api.delete(URL, [{"id": contacts[0].id}], format="json")
     finally:
         bulk_request_finished.disconnect(receiver)
     assert received[0]["method"] == "DELETE" and received[0]["by_status"] == {"204": 1}

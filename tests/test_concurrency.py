@@ -9,6 +9,7 @@ with the database.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -59,7 +60,7 @@ def load_database() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(load_database, tmp_path_factory) -> Iterator[str]:
-    env = demo_env(DATABASE_URL=load_database, DJANGO_DEBUG="0")
+    env = demo_env(DATABASE_URL=load_database, DJANGO_DEBUG="0", DEMO_FAULT_HOOKS="1")
     manage(env, "migrate", "-v0")
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     with serve(env, "gunicorn", log, workers=4) as base:
@@ -67,6 +68,11 @@ def server(load_database, tmp_path_factory) -> Iterator[str]:
 
 
 def send(method: str, url: str, body: list, **headers: str) -> tuple[int, dict]:
+    status, body, _headers = exchange(method, url, body, **headers)
+    return status, body
+
+
+def exchange(method: str, url: str, body: list, **headers: str) -> tuple[int, dict, dict]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -75,9 +81,10 @@ def send(method: str, url: str, body: list, **headers: str) -> tuple[int, dict]:
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.load(response)
+            return response.status, json.load(response), dict(response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, {"raw": error.read().decode(errors="replace")}
+        raw = error.read().decode(errors="replace")
+        return error.code, {"raw": raw}, dict(error.headers)
 
 
 def client_batches(seed: int, ids: list[int]) -> list[tuple[str, str, list]]:
@@ -240,3 +247,94 @@ def test_overlapping_deletes_agree_with_the_database(server, load_database):
     assert all(count == 1 for count in deleted_by.values()), "a row reported deleted twice"
     assert set(deleted_by) == set(ids) - remaining
     assert missing <= set(deleted_by), "404 for a row nobody deleted"
+
+
+MIXED_CLIENTS = 8
+MIXED_EMAILS = [f"mixed{i}@example.com" for i in range(60)]
+
+
+def test_mixed_verbs_on_the_same_rows_queue_instead_of_deadlocking(server, load_database):
+    """8 clients create, update and delete the same 60 emails at once: rows are written in one
+    order by every batch, so no item needs the 503 a deadlock would give."""
+    barrier = threading.Barrier(MIXED_CLIENTS)
+
+    def ids_of(emails):
+        with connect(load_database) as db:
+            return [
+                row_id
+                for (row_id,) in db.execute(
+                    "SELECT id FROM contacts_contact WHERE email = ANY(%s)", (emails,)
+                ).fetchall()
+            ]
+
+    def run_client(seed):
+        rng = random.Random(seed)
+        barrier.wait()
+        outcomes = []
+        for n in range(9):
+            verb = ("POST", "PATCH", "DELETE")[n % 3]
+            emails = rng.sample(MIXED_EMAILS, 20)
+            if verb == "POST":
+                batch = [{"name": f"m{seed}", "email": email} for email in emails]
+            else:
+                ids = ids_of(emails)
+                batch = (
+                    [{"id": i, "age": rng.randint(0, 150)} for i in ids]
+                    if verb == "PATCH"
+                    else [{"id": i} for i in ids[:5]]
+                )
+            outcomes.append((verb, *send(verb, server, batch)))
+        return outcomes
+
+    with ThreadPoolExecutor(MIXED_CLIENTS) as pool:
+        outcomes = [o for client in pool.map(run_client, range(MIXED_CLIENTS)) for o in client]
+    item_statuses = Counter()
+    for _verb, status, body in outcomes:
+        assert status == 207, body
+        item_statuses.update(result["status"] for result in body["results"])
+    assert item_statuses[503] == 0, item_statuses
+    assert item_statuses[500] == 0, item_statuses
+    assert sum(item_statuses.values()) > 500
+    with connect(load_database) as db:
+        emails = [e for (e,) in db.execute("SELECT email FROM contacts_contact").fetchall()]
+    assert len(emails) == len(set(emails))
+
+
+def test_concurrent_duplicates_of_a_keyed_batch_run_once(server, load_database):
+    batch = [{"name": "dup", "email": f"dup{i}@example.com"} for i in range(50)]
+    barrier = threading.Barrier(8)
+
+    def run_client(_n):
+        barrier.wait()
+        return exchange("POST", server, batch, **{"Idempotency-Key": '"dup-batch-1"'})
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(run_client, range(8)))
+    ran = [o for o in outcomes if o[0] == 207 and "Idempotent-Replayed" not in o[2]]
+    replayed = [o for o in outcomes if o[2].get("Idempotent-Replayed") == "true"]
+    busy = [o for o in outcomes if o[0] == 409]
+    assert len(ran) == 1, [(o[0], o[2].get("Idempotent-Replayed")) for o in outcomes]
+    assert len(ran) + len(replayed) + len(busy) == 8
+    assert all(o[1] == ran[0][1] for o in replayed)
+    assert all(o[2].get("Retry-After") for o in busy)
+    assert [r["status"] for r in ran[0][1]["results"]] == [201] * 50
+    with connect(load_database) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM contacts_contact WHERE email LIKE 'dup%%'"
+        ).fetchone()
+    assert count == 50
+
+
+def test_a_crash_right_after_the_commit_is_recovered_by_a_retry(server, load_database):
+    batch = [{"name": "crash", "email": f"crash{i}@example.com"} for i in range(5)]
+    key = {"Idempotency-Key": '"crash-1"'}
+    with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        exchange("POST", server, batch, **key, **{"X-Demo-Fault": "exit-after-commit"})
+    status, body, headers = exchange("POST", server, batch, **key)
+    assert status == 207 and headers.get("Idempotent-Replayed") == "true"
+    assert [r["status"] for r in body["results"]] == [201] * 5
+    with connect(load_database) as db:
+        rows = db.execute(
+            "SELECT id FROM contacts_contact WHERE email LIKE 'crash%%' ORDER BY id"
+        ).fetchall()
+    assert [row_id for (row_id,) in rows] == [r["data"]["id"] for r in body["results"]]

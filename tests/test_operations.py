@@ -11,7 +11,11 @@ from drf_multistatus.signals import bulk_request_finished
 pytestmark = pytest.mark.django_db
 
 
-def test_one_log_record_and_one_signal_per_bulk_request(api, caplog):
+def test_one_log_record_and_one_signal_per_bulk_request(
+    api, caplog, django_capture_on_commit_callbacks
+):
+    """Sent once the transaction committed (here, the test's own transaction is kept open: the
+    callbacks run as they would at its commit)."""
     received = []
 
     def receiver(sender, view, request, summary, **kwargs):
@@ -19,10 +23,15 @@ def test_one_log_record_and_one_signal_per_bulk_request(api, caplog):
 
     bulk_request_finished.connect(receiver)
     try:
-        with caplog.at_level(logging.INFO, logger="drf_multistatus"):
+        with (
+            caplog.at_level(logging.INFO, logger="drf_multistatus"),
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+        ):
             batch = [{"name": "A", "email": "a@example.com"}, {"name": "B", "email": "bad"}]
             api.post("/api/contacts/?atomic=true", batch, format="json")
             api.post("/api/contacts/", {"name": "single", "email": "s@example.com"}, format="json")
+            assert received == []  # not before the commit
+        assert len(callbacks) == 1
     finally:
         bulk_request_finished.disconnect(receiver)
 

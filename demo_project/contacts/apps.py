@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ContactsConfig(AppConfig):
     name = "demo_project.contacts"
     label = "contacts"
+
+    def ready(self) -> None:
+        from . import faults
+
+        faults.install()

@@ -49,12 +49,18 @@ class Operation:
     # Per item --------------------------------------------------------------------------------
 
     def run_per_item(self, start: int) -> list[ItemResult]:
-        """Items from ``start`` on, each in its own savepoint (targets looked up afresh)."""
+        """Items from ``start`` on, each in its own savepoint (targets looked up afresh), in
+        ``write_order``; the results in request order."""
         targets = self.find_targets()
-        return [
-            self.run_item(index, self.items[index], targets[index])
-            for index in range(start, len(self.items))
-        ]
+        indexes = range(start, len(self.items))
+        results = {
+            i: self.run_item(i, self.items[i], targets[i]) for i in self.write_order(indexes)
+        }
+        return [results[i] for i in indexes]
+
+    def write_order(self, indexes: range) -> Sequence[int]:
+        """The order items are written in: the request's."""
+        return indexes
 
     def run_item(self, index: int, item: Any, target: Target) -> ItemResult:
         if isinstance(target, Exception):

@@ -6,6 +6,7 @@ from django.db import connections, models
 from rest_framework import status
 
 from ..exceptions import NotAnObject
+from ..rows import write_order
 from .base import Target
 from .save import SaveOperation
 
@@ -29,9 +30,7 @@ class Create(SaveOperation):
         return features.can_return_rows_from_bulk_insert and super().can_run_in_bulk()
 
     def write(self, objs: list[models.Model]) -> None:
-        insert(self.model, objs, self.batch.database)
-
-
-def insert(model: type[models.Model], objs: list[models.Model], database: str) -> None:
-    """``bulk_create``, which fills in the primary keys where the database returns them."""
-    model._default_manager.db_manager(database).bulk_create(objs)
+        """One ``bulk_create`` (which fills in the primary keys), rows in unique-value order."""
+        order = write_order([source for _name, source, _index in self.indexes])
+        manager = self.model._default_manager.db_manager(self.batch.database)
+        manager.bulk_create(sorted(objs, key=order))

@@ -3,6 +3,7 @@ or, on the set-based path, validated by one serializer with uniqueness checked b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -46,6 +47,23 @@ class SaveOperation(Operation):
         if getattr(instance, "_prefetched_objects_cache", None):
             instance._prefetched_objects_cache = {}  # as DRF's update() does
         return ItemResult(index=index, status=code, href=self.href(instance), data=data)
+
+    def write_order(self, indexes: range) -> Sequence[int]:
+        """Where the set-based path fell back to this one, by the items' unique values, the
+        order the set-based write uses: concurrent batches then queue, not deadlock."""
+        names = self.order_names()
+        if not names:
+            return indexes
+
+        def key(index: int) -> tuple[str, ...]:
+            item = self.items[index]
+            return tuple(str(item.get(n)) if isinstance(item, dict) else "" for n in names)
+
+        return sorted(indexes, key=key)
+
+    def order_names(self) -> list[str]:
+        """The serializer fields whose values order the writes (none off the set-based path)."""
+        return [name for name, _source, _index in getattr(self, "indexes", [])]
 
     # Set-based -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from rest_framework import status
 
 from ..preferences import MERGE_DUPLICATES
 from ..results import ItemResult
-from ..rows import insert_new_rows
+from ..rows import insert_new_rows, write_order
 from ..targets import TargetLookup
 from .base import Target
 from .create import Create
@@ -52,11 +52,12 @@ class Upsert(Create):
             result = super().run_item(index, item, target)
         return result
 
+    def order_names(self) -> list[str]:
+        return list(self.view.upsert_fields) if hasattr(self, "indexes") else []
+
     def write(self, objs: list[models.Model]) -> None:
-        # New rows in key order for every batch, so that concurrent inserts queue, not deadlock.
         new = sorted(
-            (obj for obj in objs if obj._state.adding),
-            key=lambda obj: tuple(map(str, self.keys.key_of(obj))),
+            (obj for obj in objs if obj._state.adding), key=write_order(self.keys.attnames)
         )
         save_rows(self.model, [obj for obj in objs if not obj._state.adding], self.batch.database)
         key = [self.model._meta.get_field(name) for name in self.view.upsert_fields]

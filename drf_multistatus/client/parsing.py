@@ -23,9 +23,9 @@ from typing import Any
 
 from lxml import etree
 
-from . import xmlreader
-from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, is_xml_media_type
-from .results import describe_errors, is_success
+from .. import xmlreader
+from ..namespaces import DAV_NAMESPACE, XML_NAMESPACE, is_xml_media_type
+from ..results import describe_errors, is_success
 
 #: Statuses worth sending the same item again for: it was not done, through no fault of its own.
 RETRYABLE_STATUSES = frozenset({408, 424, 425, 429, 500, 502, 503, 504, 507})

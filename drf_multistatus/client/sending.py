@@ -1,0 +1,210 @@
+"""Sending a long list of items safely, through a ``requests`` session or an ``httpx`` client::
+
+    from drf_multistatus.client import send_batch
+
+    body = send_batch(requests.Session(), "https://example.com/api/contacts/", rows)
+    body.raise_for_failures()   # or look at body.failed
+
+The list goes in requests of at most ``batch_size`` items (halved when the server answers 413),
+each with an ``Idempotency-Key`` of its own. A request whose answer is lost (a transport error),
+refused while its twin still runs (409 with ``Retry-After``) or answered 502/503/504/429 is sent
+again with the same key, after a backoff that honours ``Retry-After``: the server runs it at most
+once and replays its outcome. Items that failed for a passing reason (503 by default) go again in
+a new request, with a new key. The result is one body, in the caller's own indexes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..results import is_success
+from .parsing import MultiStatusBody, Result, from_response
+
+#: Whole-response statuses sent again with the same key.
+RETRY_RESPONSE_STATUSES = frozenset({429, 502, 503, 504})
+#: Item statuses sent again, in a new request.
+RETRY_ITEM_STATUSES = (503,)
+
+
+class BatchRefused(Exception):
+    """The server refused a whole request (400, 401, 403, 422, …): no item of it ran."""
+
+    def __init__(self, status: int, detail: Any, items: Sequence[int]) -> None:
+        super().__init__(f"The server refused a batch with {status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.items = list(items)  # the caller's indexes of the refused request's items
+
+
+def send_batch(
+    session: Any,
+    url: str,
+    items: Sequence[Any],
+    method: str = "POST",
+    *,
+    batch_size: int = 1000,
+    headers: dict[str, str] | None = None,
+    retries: int = 5,
+    backoff: float = 0.5,
+    max_backoff: float = 30.0,
+    timeout: float = 60.0,
+    retry_item_statuses: Sequence[int] = RETRY_ITEM_STATUSES,
+    raise_on_failure: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> MultiStatusBody:
+    """Send ``items`` to ``url`` in as many bulk requests as needed; return every item's result,
+    ``index`` being its position in ``items``.
+
+    Raises ``BatchRefused`` when the server refuses a request whole, the last transport error
+    when a request could not be sent after ``retries`` attempts, and with ``raise_on_failure``
+    ``MultiStatusError`` when any item failed.
+    """
+    sender = _Sender(session, url, method, headers or {}, retries, backoff, max_backoff, timeout)
+    sender.sleep = sleep
+    results: dict[int, Result] = {}
+    pending = list(range(len(items)))
+    size = max(1, batch_size)
+    for round_number in range(retries + 1):
+        again: list[int] = []
+        start = 0
+        while start < len(pending):
+            chunk = pending[start : start + size]
+            status, body, refused = sender.send([items[i] for i in chunk])
+            if status == 413 and len(chunk) > 1:
+                size = max(1, len(chunk) // 2)  # the server's limit is lower: halve and resend
+                continue
+            if refused is not None:
+                raise BatchRefused(status, refused, chunk)
+            assert body is not None
+            for result in body.results:
+                original = chunk[result.index]
+                last_round = round_number == retries
+                if result.status in retry_item_statuses and not last_round:
+                    again.append(original)
+                else:
+                    results[original] = replace(result, index=original)
+            start += len(chunk)
+        if not again:
+            break
+        pending = sorted(again)
+        sender.wait(round_number, None)
+    merged = merge([results[i] for i in sorted(results)])
+    if raise_on_failure:
+        merged.raise_for_failures()
+    return merged
+
+
+def merge(results: list[Result]) -> MultiStatusBody:
+    counts = Counter(result.status for result in results)
+    summary = {
+        "total": len(results),
+        "succeeded": sum(n for code, n in counts.items() if is_success(code)),
+        "failed": sum(n for code, n in counts.items() if not is_success(code)),
+        "by_status": {str(code): counts[code] for code in sorted(counts)},
+    }
+    return MultiStatusBody(results, status=207, summary=summary)
+
+
+class _Sender:
+    """Sends one request's items with one key, again and again until it has an answer."""
+
+    sleep: Callable[[float], None]
+
+    def __init__(
+        self,
+        session: Any,
+        url: str,
+        method: str,
+        headers: dict[str, str],
+        retries: int,
+        backoff: float,
+        max_backoff: float,
+        timeout: float,
+    ) -> None:
+        self.session = session
+        self.url = url
+        self.method = method.upper()
+        self.headers = headers
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = timeout
+        self.is_httpx = type(session).__module__.split(".")[0] == "httpx"
+        self.transport_errors = transport_errors()
+
+    def send(self, items: list[Any]) -> tuple[int, MultiStatusBody | None, Any]:
+        """``(status, body, None)``, or ``(status, None, error detail)`` for a refused request."""
+        key = str(uuid.uuid4())
+        content = json.dumps(items).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **self.headers,
+            "Idempotency-Key": f'"{key}"',
+        }
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self.request(content, headers)
+            except self.transport_errors:
+                if last:
+                    raise
+                self.wait(attempt, None)
+                continue
+            status = response.status_code
+            retry_after = response.headers.get("Retry-After")
+            in_flight = status == 409 and retry_after is not None
+            if (status in RETRY_RESPONSE_STATUSES or in_flight) and not last:
+                self.wait(attempt, retry_after)
+                continue
+            try:
+                return status, from_response(response), None
+            except ValueError:
+                return status, None, _detail(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def request(self, content: bytes, headers: dict[str, str]) -> Any:
+        body = {"content": content} if self.is_httpx else {"data": content}
+        return self.session.request(
+            self.method, self.url, headers=headers, timeout=self.timeout, **body
+        )
+
+    def wait(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            with contextlib.suppress(ValueError):  # an HTTP date: keep the backoff
+                delay = max(delay, float(retry_after))
+        self.sleep(min(delay, self.max_backoff))
+
+
+def _detail(response: Any) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.content[:500]
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions of a request whose answer never arrived, for the HTTP libraries present."""
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        import requests
+
+        errors.append(requests.RequestException)
+    except ImportError:
+        pass
+    try:
+        import httpx
+
+        errors.append(httpx.TransportError)
+    except ImportError:
+        pass
+    return tuple(errors)
