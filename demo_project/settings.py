@@ -7,6 +7,8 @@ serves the static files either way.
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret")
@@ -24,8 +26,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_multistatus",
+    "django_tasks_db",
     "demo_project.contacts",
 ]
+if django.VERSION < (6, 0):  # Django's task framework, backported
+    INSTALLED_APPS.append("django_tasks")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -65,8 +70,25 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("DEMO_SQLITE_PATH", BASE_DIR / "demo.sqlite3"),
+            # The server and the worker write from two processes: WAL, and transactions that
+            # take the write lock when they start, waiting for it rather than failing.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
+
+# Background jobs (Prefer: respond-async) run on Django's task framework: by default in the
+# database, run by `python manage.py db_worker`; DEMO_TASKS=rq puts them on Redis, run by
+# `python manage.py rqworker`.
+if os.environ.get("DEMO_TASKS") == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
@@ -95,6 +117,8 @@ SPECTACULAR_SETTINGS = {
 
 DRF_MULTISTATUS = {
     "MAX_BATCH_SIZE": 1000,
+    "JOB_STALE_AFTER": int(os.environ.get("DEMO_JOB_STALE_AFTER", "300")),
+    "JOB_CHUNK_SIZE": int(os.environ.get("DEMO_JOB_CHUNK_SIZE", "1000")),
 }
 
 LOGGING = {

@@ -32,10 +32,11 @@ class RollbackBatch(Exception):
 class Batch:
     """The items of one bulk request, run against ``database`` for ``view``."""
 
-    def __init__(self, view: Any, database: str, atomic: bool) -> None:
+    def __init__(self, view: Any, database: str, atomic: bool, report: bool = True) -> None:
         self.view = view
         self.database = database
         self.atomic = atomic
+        self.reports = report  # a background job reports once, not per chunk
 
     def run(self, operation: Operation) -> MultiStatus:
         """Run ``operation`` (one result per item) inside one transaction; in an atomic batch
@@ -50,8 +51,8 @@ class Batch:
             results = self.fail_dependents(results)
         multistatus = MultiStatus(results=results, atomic=self.atomic)
         duration = time.perf_counter() - started
-        # After the outermost transaction commits (at once where there is none around).
-        transaction.on_commit(lambda: self.report(multistatus, duration), using=self.database)
+        if self.reports:  # after the outermost transaction commits (at once without one)
+            transaction.on_commit(lambda: self.report(multistatus, duration), using=self.database)
         return multistatus
 
     def run_item(

@@ -36,14 +36,21 @@ class NotABatch(exceptions.ParseError):
 
 
 class BatchTooLarge(exceptions.APIException):
-    """More items than the view's ``max_batch_size``."""
+    """More items than the view's ``max_batch_size`` (or the background limit)."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("A batch may hold at most {limit} items; this one holds {count}.")
+    background_detail = _(
+        " Send it with the header Prefer: respond-async to run up to {background} items as a "
+        "background job."
+    )
     default_code = "batch_too_large"
 
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(self.default_detail.format(limit=limit, count=count))
+    def __init__(self, count: int, limit: int, background: int | None = None) -> None:
+        detail = self.default_detail.format(limit=limit, count=count)
+        if background:
+            detail += self.background_detail.format(background=background)
+        super().__init__(detail)
 
 
 class RequestBodyTooLarge(exceptions.APIException):

@@ -5,9 +5,11 @@ and the response.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param
 
+from . import background
 from .actions import TWINS, BulkAction
+from .background import RESPOND_ASYNC
 from .batch import Batch
 from .exceptions import (
     SERVER_ERROR,
@@ -36,6 +40,7 @@ from .exceptions import (
 from .idempotency import IdempotentRequest, parse_key
 from .metadata import BulkMetadata
 from .operations import Operation
+from .preferences import RETURN_MINIMAL, prefers
 from .results import ItemResult, MultiStatus
 from .schemas import MultiStatusSchema
 from .settings import WHEN_MIXED, multistatus_settings, view_setting
@@ -111,11 +116,14 @@ class MultiStatusMixin(ViewBase):
         return idempotent.respond(respond)
 
     def check_body_size(self, request: Request) -> None:
-        """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with 413 before reading it.
+        """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (or, for a background batch, the
+        larger ``MAX_BACKGROUND_BODY_SIZE``) with 413 before reading it.
 
         Django counts no uploaded files in that limit, so multipart bodies are left to it.
         """
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if self.is_background(request):
+            limit = multistatus_settings.MAX_BACKGROUND_BODY_SIZE or scaled(limit)
         if limit is None or request.content_type.startswith("multipart/"):
             return
         try:
@@ -128,12 +136,25 @@ class MultiStatusMixin(ViewBase):
     def get_max_batch_size(self) -> int | None:
         return view_setting(self, "max_batch_size", "MAX_BATCH_SIZE")
 
+    def is_background(self, request: Request) -> bool:
+        """``Prefer: respond-async``: run the batch as a background job (202 and a job URL)."""
+        return prefers(request, RESPOND_ASYNC)
+
+    def is_minimal(self, request: Request) -> bool:
+        """``Prefer: return=minimal``: successful items without their data."""
+        return prefers(request, RETURN_MINIMAL)
+
     def get_bulk_items(self, request: Request) -> list[Any]:
         """The request's items; a whole-request error if the body is not a list or too long."""
         data = request.data
         if not isinstance(data, list):
             raise NotABatch(type(data).__name__ if request.stream is not None else None)
         limit = self.get_max_batch_size()
+        background = multistatus_settings.MAX_BACKGROUND_BATCH_SIZE
+        if self.is_background(request):
+            limit = background
+        elif limit is not None and len(data) > limit and (background or 0) > limit:
+            raise BatchTooLarge(count=len(data), limit=limit, background=background)
         if limit is not None and len(data) > limit:
             raise BatchTooLarge(count=len(data), limit=limit)
         return data
@@ -164,13 +185,19 @@ class MultiStatusMixin(ViewBase):
         """Run ``operation`` over the batch in one transaction and answer with its results
         (once per ``Idempotency-Key``)."""
 
+        applied = [operation.preference_applied] if operation.preference_applied else []
+        if self.is_minimal(self.request):
+            applied.append(RETURN_MINIMAL)
+        if self.is_background(self.request):
+            return self.respond_once(functools.partial(background.submit, self, operation, applied))
+
         def respond() -> Response:
             self.bulk_database = self.get_bulk_database()
             batch = Batch(self, self.bulk_database, self.is_atomic_batch(self.request))
             multistatus = batch.run(operation)
-            headers = {}
-            if operation.preference_applied:
-                headers["Preference-Applied"] = operation.preference_applied
+            if RETURN_MINIMAL in applied:
+                multistatus = replace(multistatus, minimal=True)
+            headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
             return self.multistatus_response(multistatus, headers)
 
         return self.respond_once(respond)
@@ -266,3 +293,15 @@ class MultiStatusMixin(ViewBase):
         return Response(
             multistatus.as_data(), status=self.get_multistatus_status(multistatus), headers=headers
         )
+
+
+def scaled(limit: int | None) -> int | None:
+    """The body size limit of a background batch: the synchronous one, scaled by how many more
+    items a background batch may hold."""
+    sync, background = (
+        multistatus_settings.MAX_BATCH_SIZE,
+        multistatus_settings.MAX_BACKGROUND_BATCH_SIZE,
+    )
+    if limit is None or not sync or not background:
+        return None
+    return limit * max(1, background // sync)

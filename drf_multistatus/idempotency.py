@@ -180,7 +180,13 @@ def dump_data(data: Any) -> dict[str, Any]:
             }
             for r in multistatus.results
         ]
-        return {"multistatus": {"atomic": multistatus.atomic, "results": results}}
+        return {
+            "multistatus": {
+                "atomic": multistatus.atomic,
+                "minimal": multistatus.minimal,
+                "results": results,
+            }
+        }
     return {"data": dump(data)}
 
 
@@ -197,7 +203,9 @@ def load_data(stored: Mapping[str, Any]) -> Any:
             )
             for r in multistatus["results"]
         ]
-        return MultiStatus(results=results, atomic=multistatus["atomic"]).as_data()
+        return MultiStatus(
+            results=results, atomic=multistatus["atomic"], minimal=multistatus.get("minimal", False)
+        ).as_data()
     return load(stored["data"])
 
 

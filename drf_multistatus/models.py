@@ -1,8 +1,11 @@
 """What drf-multistatus keeps in the database: the outcome of each request sent with an
-``Idempotency-Key``."""
+``Idempotency-Key``, and the background jobs of ``Prefer: respond-async``."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -34,3 +37,64 @@ class IdempotencyRecord(models.Model):
     @property
     def finished(self) -> bool:
         return self.status is not None
+
+
+class BulkJob(models.Model):
+    """A bulk request run in the background (``Prefer: respond-async``), chunk by chunk."""
+
+    QUEUED, RUNNING, FINISHED, CANCELLED = "queued", "running", "finished", "cancelled"
+    STATES = [(s, s) for s in (QUEUED, RUNNING, FINISHED, CANCELLED)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    # The request, as the job replays it: which view, URL and headers, and the operation.
+    method = models.CharField(max_length=10)
+    base_uri = models.CharField(max_length=255, help_text="scheme://host of the request")
+    path = models.CharField(max_length=2048, help_text="path and query of the request")
+    headers = models.JSONField(default=dict)
+    operation = models.CharField(max_length=255, help_text="dotted path of the Operation")
+    options = models.JSONField(default=dict)
+    atomic = models.BooleanField(default=False)
+    minimal = models.BooleanField(default=False)
+    # Progress.
+    state = models.CharField(max_length=10, choices=STATES, default=QUEUED)
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    cancel_requested = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True)
+    finished = models.DateTimeField(null=True)
+    heartbeat = models.DateTimeField(null=True)
+    outer_status = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.state}, {self.done}/{self.total})"
+
+    @property
+    def ended(self) -> bool:
+        return self.state in (self.FINISHED, self.CANCELLED)
+
+
+class BulkJobChunk(models.Model):
+    """A run of a job's items, and once run, their results: each chunk commits together with
+    the job's progress and the chunk's own writes."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="chunks")
+    start = models.PositiveIntegerField(help_text="index of the chunk's first item in the batch")
+    items = models.JSONField(encoder=DjangoJSONEncoder)
+    results = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["job", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "start"], name="drf_multistatus_unique_chunk")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} [{self.start}:]"

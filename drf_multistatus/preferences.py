@@ -8,6 +8,8 @@ from rest_framework.request import Request
 
 #: PostgREST's preference for an upsert: items whose key exists replace that object.
 MERGE_DUPLICATES = "resolution=merge-duplicates"
+#: RFC 7240: successful items carry no representation.
+RETURN_MINIMAL = "return=minimal"
 
 _PREFERENCE = re.compile(r'\s*([^\s=;,]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?[^,]*')
 

@@ -68,6 +68,7 @@ class MultiStatusXMLRenderer(BaseRenderer):
                 self.get_hrefs(results, request),
                 data.multistatus.summary(),
                 api_settings.NON_FIELD_ERRORS_KEY,
+                data.multistatus.minimal,
             )
         elif response is not None and response.status_code >= 400:
             body = xmlwriter.error_document(data)

@@ -42,11 +42,12 @@ class ItemResult:
     def succeeded(self) -> bool:
         return is_success(self.status)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, minimal: bool = False) -> dict[str, Any]:
+        """The JSON form; ``minimal`` (``Prefer: return=minimal``) leaves out a success's data."""
         body: dict[str, Any] = {"index": self.index, "status": self.status}
         if self.href is not None:
             body["href"] = self.href
-        if self.status == NO_CONTENT:
+        if self.status == NO_CONTENT or (minimal and self.succeeded):
             pass
         elif self.succeeded:
             body["data"] = self.data
@@ -61,6 +62,7 @@ class MultiStatus:
 
     results: list[ItemResult] = field(default_factory=list)
     atomic: bool = False
+    minimal: bool = False  # successful items are written without their data
 
     @property
     def succeeded(self) -> list[ItemResult]:
@@ -93,7 +95,7 @@ class MultiStatusData(dict):
 
     def __init__(self, multistatus: MultiStatus) -> None:
         super().__init__(
-            results=[result.as_dict() for result in multistatus.results],
+            results=[result.as_dict(multistatus.minimal) for result in multistatus.results],
             summary=multistatus.summary(),
         )
         self.multistatus = multistatus

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.routers import DefaultRouter, Route, SimpleRouter
 
 from .actions import LIST_ROUTES
+from .settings import multistatus_settings
 
 
 def with_bulk_list_methods(routes: list) -> list:
@@ -18,9 +19,22 @@ def with_bulk_list_methods(routes: list) -> list:
     ]
 
 
-class BulkRouter(SimpleRouter):
+class BulkRoutesMixin:
+    """Bulk methods on list URLs, and the resources of background jobs at ``JOB_URL_PREFIX``."""
+
+    def get_urls(self) -> list:
+        from .jobs import BulkJobViewSet
+
+        registered = {basename for _prefix, _viewset, basename in self.registry}  # type: ignore[attr-defined]
+        if "bulk-job" not in registered:
+            prefix = multistatus_settings.JOB_URL_PREFIX
+            self.registry.append((prefix, BulkJobViewSet, "bulk-job"))  # type: ignore[attr-defined]
+        return super().get_urls()  # type: ignore[misc]
+
+
+class BulkRouter(BulkRoutesMixin, SimpleRouter):
     routes = with_bulk_list_methods(SimpleRouter.routes)
 
 
-class BulkDefaultRouter(DefaultRouter):
+class BulkDefaultRouter(BulkRoutesMixin, DefaultRouter):
     routes = with_bulk_list_methods(DefaultRouter.routes)

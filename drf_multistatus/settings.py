@@ -40,6 +40,18 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_KEY_TTL": 24 * 60 * 60,
     # Whether anonymous requests may send keys (they share one anonymous scope).
     "IDEMPOTENCY_ALLOW_ANONYMOUS": True,
+    # Largest batch `Prefer: respond-async` takes (MAX_BATCH_SIZE is the synchronous limit).
+    "MAX_BACKGROUND_BATCH_SIZE": 100_000,
+    # Largest body of such a request, in bytes. None: DATA_UPLOAD_MAX_MEMORY_SIZE scaled by
+    # MAX_BACKGROUND_BATCH_SIZE / MAX_BATCH_SIZE.
+    "MAX_BACKGROUND_BODY_SIZE": None,
+    # Items per chunk of a background job: each commits with the job's progress.
+    "JOB_CHUNK_SIZE": 1000,
+    # Seconds without a heartbeat after which a running job's worker is taken for dead and the
+    # job is enqueued again (longer than the slowest chunk takes).
+    "JOB_STALE_AFTER": 300,
+    # Path of the job resources on the bulk routers.
+    "JOB_URL_PREFIX": "bulk-jobs",
 }
 
 VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)

@@ -7,3 +7,10 @@ from django.dispatch import Signal
 #: ``succeeded``, ``failed``, ``by_status`` (status code as string → count), ``atomic`` and
 #: ``duration_ms``. The same dict is logged on the ``drf_multistatus`` logger.
 bulk_request_finished = Signal()
+
+#: Sent when a background job starts (once, not again when it resumes), with ``job``.
+bulk_job_started = Signal()
+
+#: Sent when a background job finished or was cancelled, with ``job`` (its ``state``, ``total``,
+#: ``counts`` by status). A log record on the ``drf_multistatus`` logger says the same.
+bulk_job_finished = Signal()

@@ -57,31 +57,49 @@ class TargetLookup:
         self.converters = [converter(field) for field in model_fields]
 
     def find(
-        self, items: Sequence[Any], verb: str, savepoint: bool = True
+        self,
+        items: Sequence[Any],
+        verb: str,
+        savepoint: bool = True,
+        seen: dict[Key, int] | None = None,
+        offset: int = 0,
     ) -> list[models.Model | Exception]:
         """Every item's target, or the exception that answers for it (400, 404, 409).
 
         Without ``savepoint``, a database that refuses the query raises: the caller runs inside
         a savepoint of its own and tries again with one.
         """
-        keys = self.read_keys(items, verb, required=True)
+        keys = self.read_keys(items, verb, True, seen, offset)
         found = self.fetch(keys, savepoint)
         missing = not_found(self.model)
         return [key if isinstance(key, Exception) else found.get(key, missing) for key in keys]
 
     def find_optional(
-        self, items: Sequence[Any], savepoint: bool = True
+        self,
+        items: Sequence[Any],
+        savepoint: bool = True,
+        seen: dict[Key, int] | None = None,
+        offset: int = 0,
     ) -> list[models.Model | Exception | None]:
         """As ``find``, but an item whose key matches nothing (or that has none) gets ``None``."""
-        keys = self.read_keys(items, "", required=False)
+        keys = self.read_keys(items, "", False, seen, offset)
         found = self.fetch(keys, savepoint)
         return [key if isinstance(key, Exception) else found.get(key) for key in keys]
 
-    def read_keys(self, items: Sequence[Any], verb: str, required: bool) -> list[Any]:
-        """Per item: its key as the database holds it, ``NO_MATCH``, or an exception."""
-        first_index: dict[Key, int] = {}
+    def read_keys(
+        self,
+        items: Sequence[Any],
+        verb: str,
+        required: bool,
+        seen: dict[Key, int] | None = None,
+        offset: int = 0,
+    ) -> list[Any]:
+        """Per item: its key as the database holds it, ``NO_MATCH``, or an exception. ``seen``
+        holds the keys earlier parts of the batch named (a background job's earlier chunks),
+        by their index; ``offset`` is the index of ``items[0]`` in the batch."""
+        first_index: dict[Key, int] = dict(seen or {})
         keys = []
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, start=offset):
             key = self.read_key(item, verb, required)
             if isinstance(key, tuple):
                 if key in first_index:

@@ -157,11 +157,13 @@ def multistatus(
     hrefs: Sequence[str],
     summary: Mapping[str, Any],
     non_field_key: str,
+    minimal: bool = False,
 ) -> str:
     """The ``DAV:multistatus`` of a batch: one ``D:response`` per item, with ``hrefs[i]``."""
     statuses = [result.status for result in results]
     responses = None
-    if results and min(statuses) >= 200 and max(statuses) < 300 and NO_CONTENT not in statuses:
+    flat = not minimal and NO_CONTENT not in statuses
+    if results and flat and min(statuses) >= 200 and max(statuses) < 300:
         lines = {code: status_line(code) for code in set(statuses)}
         responses = flat_responses(
             list(hrefs),
@@ -171,7 +173,7 @@ def multistatus(
         )
     if responses is None:
         responses = "".join(
-            response(result, href, non_field_key)
+            response(result, href, non_field_key, minimal)
             for result, href in zip(results, hrefs, strict=True)
         )
     return (
@@ -181,14 +183,15 @@ def multistatus(
     )
 
 
-def response(result: ItemResult, href: str, non_field_key: str) -> str:
-    """One item's ``D:response``: its data on success (none for 204), its errors otherwise."""
+def response(result: ItemResult, href: str, non_field_key: str, minimal: bool = False) -> str:
+    """One item's ``D:response``: its data on success (none for 204, nor where ``minimal``),
+    its errors otherwise."""
     head = (
         f"<D:response><D:href>{text(href)}</D:href>"
         f"<D:status>{status_line(result.status)}</D:status>"
     )
     if result.succeeded:
-        body = "" if result.status == NO_CONTENT else data(result.data, DATA_TAGS)
+        body = "" if result.status == NO_CONTENT or minimal else data(result.data, DATA_TAGS)
         return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
     messages = list(iter_error_messages(result.errors or {}))
     description = describe_messages(messages, non_field_key) or reason_phrase(result.status)

@@ -2,6 +2,8 @@
 
 import os
 
+import django
+
 SECRET_KEY = "tests"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -55,3 +57,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {"TITLE": "drf-multistatus tests", "VERSION": "0"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Jobs run in the test's own process (the tests with real workers run the demo).
+_TASKS_MODULE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+TASKS = {"default": {"BACKEND": f"{_TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
+if django.VERSION < (6, 0):
+    INSTALLED_APPS.append("django_tasks")

@@ -1,6 +1,8 @@
 """The client side of drf-multistatus, no Django needed: reading 207 bodies (``parse``,
-``from_response``) and sending long lists of items safely (``send_batch``)."""
+``from_response``), sending long lists of items safely (``send_batch``), and waiting for
+background jobs (``wait_for_job``)."""
 
+from .jobs import JobTimeout, wait_for_job
 from .parsing import (
     RETRYABLE_STATUSES,
     MultiStatusBody,
@@ -18,6 +20,7 @@ from .sending import BatchRefused, send_batch
 __all__ = [
     "RETRYABLE_STATUSES",
     "BatchRefused",
+    "JobTimeout",
     "MultiStatusBody",
     "MultiStatusError",
     "PropStat",
@@ -28,4 +31,5 @@ __all__ = [
     "parse_xml",
     "send_batch",
     "status_code",
+    "wait_for_job",
 ]

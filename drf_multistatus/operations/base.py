@@ -34,14 +34,23 @@ class Operation:
     #: The RFC 7240 preference this operation honours, for ``Preference-Applied``.
     preference_applied: str | None = None
 
+    #: A background job runs a batch in chunks: ``offset`` is the index of ``items[0]`` in the
+    #: batch, ``seen`` the targets earlier chunks named (by key, with their index).
+    offset = 0
+    seen: dict[Any, int] | None = None
+
     def __init__(self, view: Any, items: Sequence[Any]) -> None:
         self.view = view
         self.items = items
         self.model: type[models.Model] = view.get_bulk_model()
 
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments this operation was made with, to make it again for a job."""
+        return {}
+
     def run(self, batch: Batch) -> list[ItemResult]:
         self.batch = batch
-        self.targets = self.get_lookup()
+        self.targets = self.get_lookup_for(batch.database)
         if self.items and self.can_run_in_bulk():
             return self.run_in_bulk()
         return self.run_per_item(0)
@@ -134,7 +143,18 @@ class Operation:
         """Per item: its target object, ``None`` (no target: a create), or the exception that
         answers for it."""
         assert self.targets is not None
-        return self.targets.find(self.items, self.verb, savepoint)  # type: ignore[return-value]
+        return self.targets.find(  # type: ignore[return-value]
+            self.items, self.verb, savepoint, self.seen, self.offset
+        )
+
+    def remember_targets(self, seen: dict[Any, int]) -> None:
+        """Add the keys these items name to ``seen`` (for the chunks that follow)."""
+        lookup = self.get_lookup_for(self.view.get_bulk_database())
+        if lookup is None:
+            return
+        for index, key in enumerate(lookup.read_keys(self.items, self.verb, False), self.offset):
+            if isinstance(key, tuple):
+                seen.setdefault(key, index)
 
     def lookup(self, fields: Sequence[str], keys: Sequence[str]) -> TargetLookup:
         return TargetLookup(
@@ -142,8 +162,12 @@ class Operation:
             fields,
             keys,
             lock=self.view.lock_bulk_targets,
-            database=self.batch.database,
+            database=self.database,
         )
+
+    def get_lookup_for(self, database: str) -> TargetLookup | None:
+        self.database = database
+        return self.get_lookup()
 
     def href(self, obj: Any) -> str | None:
         return self.view.get_item_href(obj) if isinstance(obj, models.Model) else None

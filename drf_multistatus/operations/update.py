@@ -23,6 +23,9 @@ class Update(SaveOperation):
         super().__init__(view, items)
         self.partial = partial
 
+    def options(self) -> dict[str, Any]:
+        return {"partial": self.partial}
+
     def write(self, objs: list[models.Model]) -> None:
         save_rows(self.model, objs, self.batch.database)
 

@@ -36,7 +36,7 @@ class Upsert(Create):
         return self.targets
 
     def find_targets(self, savepoint: bool = True) -> list[Target]:
-        return self.keys.find_optional(self.items, savepoint)
+        return self.keys.find_optional(self.items, savepoint, self.seen, self.offset)
 
     def run_item(self, index: int, item: Any, target: Target) -> ItemResult:
         """Per item, retried where a concurrent request created the key after the lookup (the

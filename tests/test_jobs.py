@@ -1,0 +1,192 @@
+"""Background jobs in the test process (an immediate task backend); the tests with real worker
+processes are in ``test_workers.py``."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from demo_project.contacts.models import Contact
+from drf_multistatus.models import BulkJob, BulkJobChunk
+
+from .conftest import make_user, parse_multistatus, xml_results
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/contacts/"
+ASYNC = {"HTTP_PREFER": "respond-async"}
+
+
+@pytest.fixture
+def run_jobs(monkeypatch, django_capture_on_commit_callbacks):
+    """Jobs are enqueued once the request's transaction commits; the test's transaction never
+    does, so each request's commit callbacks run as it ends."""
+    from rest_framework.test import APIClient
+
+    original = APIClient.generic
+
+    def generic(self, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(APIClient, "generic", generic)
+
+
+def items(n, prefix="c"):
+    return [{"name": f"n{i}", "email": f"{prefix}{i}@example.com"} for i in range(n)]
+
+
+def submit(api, body, method="post", url=URL, **headers):
+    return getattr(api, method)(url, body, format="json", **{**ASYNC, **headers})
+
+
+@override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 4})
+def test_round_trip_equals_the_synchronous_answer(api, run_jobs):
+    batch = items(10)
+    batch[3] = {"name": "", "email": "bad"}
+    batch[7] = {"name": "dup", "email": "c0@example.com"}
+    response = submit(api, batch)
+    assert response.status_code == 202
+    assert response["Preference-Applied"] == "respond-async"
+    job_url = response["Location"]
+    assert job_url == response.json()["href"]
+    assert job_url.startswith("http://testserver/") and "/bulk-jobs/" in job_url
+    assert response.json()["total"] == 10
+    done = api.get(job_url)
+    assert done.status_code == 207
+    results = done.json()["results"]
+    assert [r["index"] for r in results] == list(range(10))
+    assert [r["status"] for r in results].count(201) == 8
+    assert results[3]["status"] == 422 and results[7]["status"] == 409
+    assert BulkJobChunk.objects.count() == 3
+    # The same batch sent synchronously, on a fresh table, answers the same.
+    Contact.objects.all().delete()
+    sync = api.post(URL, batch, format="json").json()["results"]
+    assert [(r["index"], r["status"]) for r in sync] == [(r["index"], r["status"]) for r in results]
+    xml = api.get(job_url, HTTP_ACCEPT="application/xml")
+    assert [r["status"] for r in xml_results(parse_multistatus(xml.content))][:4] == [
+        201,
+        201,
+        201,
+        422,
+    ]
+
+
+@override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 2})
+def test_a_second_item_naming_a_target_in_another_chunk_is_409_as_in_one_batch(api, run_jobs):
+    ada = Contact.objects.create(name="A", email="a@x.io")
+    batch = [{"id": ada.id, "name": "one"}, {"id": 10**9}, {"id": ada.id, "name": "two"}]
+    job_url = submit(api, batch, "patch")["Location"]
+    results = api.get(job_url).json()["results"]
+    assert [r["status"] for r in results] == [200, 404, 409]
+    assert results[2]["errors"] == {"id": ["Item 0 of this batch already targets this object."]}
+    assert Contact.objects.get().name == "one"
+
+
+def test_every_verb_and_upsert_run_in_the_background(api, run_jobs):
+    Contact.objects.create(name="A", email="a@x.io")
+    upsert = submit(
+        api,
+        [{"name": "A2", "email": "a@x.io"}, {"name": "B", "email": "b@x.io"}],
+        HTTP_PREFER="respond-async, resolution=merge-duplicates",
+    )
+    assert upsert["Preference-Applied"] == "respond-async, resolution=merge-duplicates"
+    assert [r["status"] for r in api.get(upsert["Location"]).json()["results"]] == [200, 201]
+    ids = list(Contact.objects.values_list("id", flat=True))
+    delete = submit(api, [{"id": i} for i in ids], "delete")
+    assert [r["status"] for r in api.get(delete["Location"]).json()["results"]] == [204, 204]
+    assert not Contact.objects.exists()
+
+
+def test_atomic_jobs_roll_back_as_a_whole(api, run_jobs):
+    batch = [*items(3), {"name": "", "email": "bad"}]
+    job_url = submit(api, batch, url=URL + "?atomic=true")["Location"]
+    body = api.get(job_url).json()
+    assert [r["status"] for r in body["results"]] == [424, 424, 424, 422]
+    assert body["summary"]["atomic"] is True
+    assert not Contact.objects.exists()
+
+
+def test_return_minimal_in_the_background_and_synchronously(api, run_jobs):
+    prefer = "respond-async, return=minimal"
+    response = submit(api, items(2), HTTP_PREFER=prefer)
+    assert response["Preference-Applied"] == "respond-async, return=minimal"
+    results = api.get(response["Location"]).json()["results"]
+    assert all("data" not in r and "href" in r for r in results)
+    sync = api.post(URL, items(2, "m"), format="json", HTTP_PREFER="return=minimal")
+    assert sync["Preference-Applied"] == "return=minimal"
+    assert all(set(r) == {"index", "status", "href"} for r in sync.json()["results"])
+    xml = api.post(
+        URL, items(1, "x"), format="json", HTTP_PREFER="return=minimal", HTTP_ACCEPT="text/xml"
+    )
+    assert xml_results(parse_multistatus(xml.content))[0]["data"] is None
+
+
+def test_only_the_owner_and_staff_see_a_job(api, run_jobs):
+    ann, bob = make_user("ann"), make_user("bob")
+    staff = make_user("boss")
+    staff.is_staff = True
+    staff.save()
+    api.force_authenticate(ann)
+    job_url = submit(api, items(1))["Location"]
+    assert api.get(job_url).status_code == 207
+    for other in (bob, None):
+        api.force_authenticate(other)
+        assert api.get(job_url).status_code == 404
+        assert api.delete(job_url).status_code == 404
+    api.force_authenticate(staff)
+    assert api.get(job_url).status_code == 207
+    assert BulkJob.objects.get().owner == ann
+
+
+def test_a_running_job_shows_its_progress_and_can_be_cancelled(api):
+    """Without running the queued job: its state, then a cancel, then the 424 of unrun items."""
+    from drf_multistatus.background import run_job
+
+    with override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 2}):
+        response = submit(api, items(5))  # queued: no commit callbacks run in this test
+        job_url = response["Location"]
+        state = api.get(job_url)
+        assert state.status_code == 200
+        assert state["Retry-After"] == "1"
+        assert {k: state.json()[k] for k in ("state", "total", "done", "by_status")} == {
+            "state": "queued",
+            "total": 5,
+            "done": 0,
+            "by_status": {},
+        }
+        assert api.delete(job_url).status_code == 202
+        run_job(response.json()["id"])
+    body = api.get(job_url)
+    assert body.status_code == 207
+    assert {r["status"] for r in body.json()["results"]} == {424}
+    assert body.json()["results"][0]["errors"] == {
+        "detail": "Not run: the job was cancelled before this item's turn."
+    }
+    assert BulkJob.objects.get().state == "cancelled"
+    assert api.delete(job_url).status_code == 409
+    assert not Contact.objects.exists()
+
+
+def test_limits(api, settings):
+    settings.DRF_MULTISTATUS = {"MAX_BATCH_SIZE": 2, "MAX_BACKGROUND_BATCH_SIZE": 3}
+    assert api.post(URL, items(3), format="json").status_code == 413
+    assert submit(api, items(3)).status_code == 202
+    too_many = submit(api, items(4))
+    assert too_many.status_code == 413
+    assert too_many.json() == {"detail": "A batch may hold at most 3 items; this one holds 4."}
+
+
+def test_the_job_runs_as_the_submitting_user_with_their_permissions(api, run_jobs):
+    from tests.testapp.models import Note
+
+    ann = make_user("ann2", "add_note", "change_note", "view_note")
+    bob = make_user("bob2", "add_note", "change_note", "view_note")
+    theirs = Note.objects.create(owner=bob, title="theirs", public=True)
+    api.force_authenticate(ann)
+    response = api.patch("/test/notes/", [{"id": theirs.id, "title": "x"}], format="json", **ASYNC)
+    body = api.get(response["Location"]).json()
+    assert [r["status"] for r in body["results"]] == [403]
+    created = api.post("/test/notes/", [{"title": "mine"}], format="json", **ASYNC)
+    assert [r["status"] for r in api.get(created["Location"]).json()["results"]] == [201]
+    assert Note.objects.get(title="mine").owner == ann
