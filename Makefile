@@ -1,4 +1,4 @@
-# make demo: set up and run the demo on http://127.0.0.1:8000/api/
+# make demo: set up and run the demo on http://127.0.0.1:8000/api/, with its background worker
 # make test: set up and run the test suite (SQLite; DATABASE_URL=postgres://... for PostgreSQL)
 PYTHON ?= python3
 VENV ?= .venv
@@ -38,4 +38,6 @@ bench: install
 demo: install
 	$(VENV)/bin/python manage.py migrate
 	$(VENV)/bin/python manage.py seed_demo
+	$(VENV)/bin/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker' EXIT INT TERM; \
 	$(VENV)/bin/python manage.py runserver 127.0.0.1:8000

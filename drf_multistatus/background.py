@@ -38,6 +38,7 @@ from .batch import Batch
 from .exceptions import FailedDependency, error_dict
 from .idempotency import dump, load
 from .models import BulkJob, BulkJobChunk
+from .preferences import RESPOND_ASYNC
 from .results import ItemResult, MultiStatus
 from .settings import WHEN_MIXED, multistatus_settings, view_setting
 from .signals import bulk_job_finished, bulk_job_started
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("drf_multistatus")
 
-RESPOND_ASYNC = "respond-async"
 #: Request headers a job keeps, to replay its request as it came.
 KEPT_HEADERS = ("HTTP_PREFER", "HTTP_ACCEPT_LANGUAGE")
 CANCELLED = ErrorDetail("Not run: the job was cancelled before this item's turn.", "cancelled")

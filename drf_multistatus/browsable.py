@@ -80,6 +80,14 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
                 for result in data.multistatus.results
             ]
             context["multistatus_summary"] = data["summary"]
+        response = renderer_context.get("response")
+        if response is not None and response.get("Retry-After") and "state" in (data or {}):
+            total = data.get("total") or 0
+            context["bulk_job"] = {
+                **data,
+                "percent": round(100 * data.get("done", 0) / total) if total else 0,
+                "refresh": response["Retry-After"],
+            }
         return context
 
     @staticmethod

@@ -27,7 +27,6 @@ from rest_framework.utils.urls import remove_query_param
 
 from . import background
 from .actions import TWINS, BulkAction
-from .background import RESPOND_ASYNC
 from .batch import Batch
 from .exceptions import (
     SERVER_ERROR,
@@ -40,7 +39,7 @@ from .exceptions import (
 from .idempotency import IdempotentRequest, parse_key
 from .metadata import BulkMetadata
 from .operations import Operation
-from .preferences import RETURN_MINIMAL, prefers
+from .preferences import RESPOND_ASYNC, RETURN_MINIMAL, prefers
 from .results import ItemResult, MultiStatus
 from .schemas import MultiStatusSchema
 from .settings import WHEN_MIXED, multistatus_settings, view_setting

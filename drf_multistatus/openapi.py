@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .namespaces import DAV_NAMESPACE, XML_MEDIA_TYPES
-from .preferences import MERGE_DUPLICATES
+from .preferences import MERGE_DUPLICATES, RESPOND_ASYNC, RETURN_MINIMAL
 
 #: The operation each bulk action of a list route documents.
 OPERATIONS = {"bulk_update": "update", "partial_bulk_update": "update", "bulk_destroy": "destroy"}
@@ -22,21 +22,28 @@ def bulk_operation(view: Any, method: str) -> str | None:
     return None
 
 
-def prefer_parameter(view: Any) -> dict[str, Any] | None:
-    """The ``Prefer`` header of a bulk POST, on views that can upsert."""
+def prefer_parameter(view: Any, operation: str) -> dict[str, Any]:
+    """The ``Prefer`` header of a bulk operation (RFC 7240): background jobs and minimal
+    answers everywhere; upserts on POST where the view has ``upsert_fields``."""
+    values = [RESPOND_ASYNC, RETURN_MINIMAL]
+    description = (
+        f"`{RESPOND_ASYNC}`: run the batch as a background job (202, `Location` the job's URL; "
+        f"GET it until it answers 207). `{RETURN_MINIMAL}`: successful items without `data`."
+    )
     fields = tuple(getattr(view, "upsert_fields", ()) or ())
-    if not fields:
-        return None
+    if operation == "create" and fields:
+        values.append(MERGE_DUPLICATES)
+        description += (
+            f" `{MERGE_DUPLICATES}`: upsert by {', '.join(fields)} — an item whose key matches "
+            "an object replaces it as a PUT would (200), any other is created (201)."
+        )
+    description += " Answered with `Preference-Applied`; preferences combine, comma-separated."
     return {
         "name": "Prefer",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "enum": [MERGE_DUPLICATES]},
-        "description": (
-            f"With an array body, `{MERGE_DUPLICATES}` upserts by "
-            f"{', '.join(fields)}: an item whose key matches an object replaces it as a PUT "
-            "would (200), any other is created (201). Answered with `Preference-Applied`."
-        ),
+        "schema": {"type": "string", "enum": values},
+        "description": description,
     }
 
 
@@ -76,7 +83,11 @@ def bulk_responses(
     responses: dict[str, Any], operation: str, result: dict[str, Any], max_items: int | None
 ) -> dict[str, Any]:
     """The responses of a bulk operation whose 207 JSON body has the ``result`` schema."""
-    bulk = {"207": multistatus_response(result), **whole_request_errors(max_items)}
+    bulk = {
+        "207": multistatus_response(result),
+        "202": JOB_ACCEPTED,
+        **whole_request_errors(max_items),
+    }
     return {**responses, **bulk} if operation == "create" else bulk
 
 
@@ -162,6 +173,32 @@ XML_MULTISTATUS = {
         "(namespace urn:drf-multistatus)."
     ),
     "xml": {"name": "multistatus", "namespace": DAV_NAMESPACE, "prefix": "D"},
+}
+
+JOB_ACCEPTED = {
+    "description": (
+        "Prefer: respond-async — the batch runs as a background job. `Location` is the job's URL: "
+        "GET answers 200 with this state while it runs (with `Retry-After`), then 207 with the "
+        "body the synchronous request would have given; DELETE cancels it."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "state": {
+                        "type": "string",
+                        "enum": ["queued", "running", "finished", "cancelled"],
+                    },
+                    "total": {"type": "integer"},
+                    "done": {"type": "integer"},
+                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "href": {"type": "string", "format": "uri"},
+                },
+            }
+        }
+    },
 }
 
 ERROR = {

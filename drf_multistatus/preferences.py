@@ -10,6 +10,8 @@ from rest_framework.request import Request
 MERGE_DUPLICATES = "resolution=merge-duplicates"
 #: RFC 7240: successful items carry no representation.
 RETURN_MINIMAL = "return=minimal"
+#: RFC 7240: answer 202 at once and do the work in the background.
+RESPOND_ASYNC = "respond-async"
 
 _PREFERENCE = re.compile(r'\s*([^\s=;,]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?[^,]*')
 

@@ -17,9 +17,9 @@ class BulkAutoSchemaMixin:
 
     def get_operation(self, path: str, method: str) -> dict[str, Any]:
         operation = super().get_operation(path, method)  # type: ignore[misc]
-        prefer = openapi.prefer_parameter(self.view)
-        if prefer and openapi.bulk_operation(self.view, method) == "create":
-            operation.setdefault("parameters", []).append(prefer)
+        bulk = openapi.bulk_operation(self.view, method)
+        if bulk:
+            operation.setdefault("parameters", []).append(openapi.prefer_parameter(self.view, bulk))
         return operation
 
     def get_request_body(self, path: str, method: str) -> dict[str, Any]:

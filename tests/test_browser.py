@@ -142,3 +142,46 @@ def test_bulk_create_and_update_through_the_browsable_api(chromium_path, demo):
     after = rows(database, "SELECT email, name, age FROM contacts_contact ORDER BY email")
     assert [email for email, *_ in after] == sorted([*[e for (e,) in before], "lin@example.com"])
     assert ("lin@example.com", "Lin", 30) in after
+
+
+def test_job_page_shows_progress_then_the_results(chromium_path, demo, tmp_path):
+    """A background job seen in the browser: a progress bar that refreshes itself while no
+    worker runs, then, once a worker ran the job, the result table."""
+    import requests
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import demo_env
+    from .test_workers import worker
+
+    base, database = demo
+    items = [{"name": f"j{i}", "email": f"job{i}@example.com"} for i in range(1500)]
+    items[3] = {"name": "", "email": "bad"}
+    response = requests.post(
+        f"{base}/api/contacts/",
+        json=items,
+        auth=("demo", "demo"),
+        headers={"Prefer": "respond-async"},
+    )
+    assert response.status_code == 202
+    job_url = response.headers["Location"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(f"{base}/api-auth/login/?next={job_url.removeprefix(base)}")
+        page.fill("input[name=username]", "demo")
+        page.fill("input[name=password]", "demo")
+        page.click("[type=submit]")
+        page.wait_for_selector(".bulk-job")
+        assert page.get_attribute(".bulk-job", "data-state") == "queued"
+        assert page.inner_text(".progress-bar").strip() == "0%"
+        page.screenshot(path=str(ARTIFACTS / "browsable-job-progress.png"), full_page=True)
+        with worker(demo_env(database), tmp_path / "worker.log"):
+            page.wait_for_selector(".multistatus-results", timeout=60_000)
+        assert "HTTP 207 Multi-Status" in page.inner_text(".response-info")
+        assert "1499 of 1500 items succeeded" in page.inner_text(".multistatus-summary")
+        assert page.locator("tr.multistatus-item").nth(3).get_attribute("data-status") == "422"
+        browser.close()
+    assert rows(database, "SELECT count(*) FROM contacts_contact WHERE email LIKE 'job%'") == [
+        (1499,)
+    ]

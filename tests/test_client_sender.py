@@ -210,3 +210,16 @@ def test_raise_on_failure():
     with pytest.raises(MultiStatusError) as error:
         send_batch(session, "http://x/", [{}, {}], raise_on_failure=True)
     assert [r.index for r in error.value.failures] == [1]
+
+
+def test_send_batch_in_the_background(demo, tmp_path):
+    from .conftest import demo_env
+    from .test_workers import worker
+
+    base, database = demo
+    items = [{"name": "b", "email": f"bg{i}@example.com"} for i in range(3000)]
+    with worker(demo_env(database), tmp_path / "worker.log"), requests.Session() as session:
+        body = send_batch(session, f"{base}/api/contacts/", items, batch_size=2000, background=True)
+    assert [r.index for r in body] == list(range(3000))
+    assert {r.status for r in body} == {201}
+    assert len(rows(database, "bg")) == 3000

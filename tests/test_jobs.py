@@ -190,3 +190,25 @@ def test_the_job_runs_as_the_submitting_user_with_their_permissions(api, run_job
     created = api.post("/test/notes/", [{"title": "mine"}], format="json", **ASYNC)
     assert [r["status"] for r in api.get(created["Location"]).json()["results"]] == [201]
     assert Note.objects.get(title="mine").owner == ann
+
+
+def test_a_log_record_and_a_signal_when_a_job_starts_and_ends(api, run_jobs, caplog):
+    import logging
+
+    from drf_multistatus.signals import bulk_job_finished, bulk_job_started
+
+    seen = []
+    started = lambda sender, job, **kw: seen.append(("started", job.state))  # noqa: E731
+    finished = lambda sender, job, **kw: seen.append(("finished", job.state, job.counts))  # noqa: E731
+    bulk_job_started.connect(started)
+    bulk_job_finished.connect(finished)
+    try:
+        with caplog.at_level(logging.INFO, logger="drf_multistatus"):
+            submit(api, items(2))
+    finally:
+        bulk_job_started.disconnect(started)
+        bulk_job_finished.disconnect(finished)
+    assert seen == [("started", "running"), ("finished", "finished", {"201": 2})]
+    messages = [r.getMessage() for r in caplog.records if r.name == "drf_multistatus"]
+    assert any(m.startswith("bulk job") and "started" in m for m in messages)
+    assert any("finished: 2 items (201: 2)" in m for m in messages)

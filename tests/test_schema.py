@@ -33,7 +33,7 @@ def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert body["oneOf"][0] == {"$ref": "#/components/schemas/Contact"}
     assert body["oneOf"][1]["type"] == "array" and body["oneOf"][1]["maxItems"] == 1000
-    assert set(post["responses"]) == {"201", "207", "400", "413"}
+    assert set(post["responses"]) == {"201", "202", "207", "400", "413"}
     assert post["responses"]["207"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ContactMultiStatus"
     }
@@ -51,7 +51,7 @@ def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
             "properties": {"id": {"type": "integer"}},
             "required": ["id"],
         }
-        assert set(operation["responses"]) == {"207", "400", "413"}
+        assert set(operation["responses"]) == {"202", "207", "400", "413"}
     result = spectacular_schema["components"]["schemas"]["ContactMultiStatus"]
     assert result["properties"]["results"]["items"]["properties"]["data"] == {
         "$ref": "#/components/schemas/Contact"
@@ -78,14 +78,23 @@ def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
     }
     assert delete["requestBody"]["required"] is True
     assert "application/xml" in delete["requestBody"]["content"]
-    assert set(delete["responses"]) == {"207", "400", "413"}
+    assert set(delete["responses"]) == {"202", "207", "400", "413"}
     item = delete["responses"]["207"]["content"]["application/json"]["schema"]["properties"]
     assert "data" not in item["results"]["items"]["properties"]
     prefer = [p for p in contacts["post"]["parameters"] if p["name"] == "Prefer"]
     assert prefer[0]["in"] == "header"
-    assert prefer[0]["schema"]["enum"] == ["resolution=merge-duplicates"]
+    assert set(prefer[0]["schema"]["enum"]) == {
+        "respond-async",
+        "return=minimal",
+        "resolution=merge-duplicates",
+    }
     tags = spectacular_schema["paths"]["/api/tags/"]
-    assert not [p for p in tags["post"].get("parameters", []) if p["name"] == "Prefer"]
+    tag_prefer = [p for p in tags["post"]["parameters"] if p["name"] == "Prefer"]
+    assert set(tag_prefer[0]["schema"]["enum"]) == {"respond-async", "return=minimal"}
+    accepted = delete["responses"]["202"]["content"]["application/json"]["schema"]
+    assert accepted["properties"]["state"]["enum"] == ["queued", "running", "finished", "cancelled"]
+    job = spectacular_schema["paths"]["/api/bulk-jobs/{id}/"]
+    assert set(job) == {"get", "delete"}
     assert "delete" in tags and "delete" in spectacular_schema["paths"]["/api/companies/"]
 
 
@@ -111,9 +120,9 @@ def test_drf_autoschema_describes_bulk_operations():
     batch = put["requestBody"]["content"]["application/json"]["schema"]
     assert batch["type"] == "array" and batch["maxItems"] == 1000
     assert batch["items"]["allOf"][1]["required"] == ["id"]
-    assert set(put["responses"]) == {"207", "400", "413"}
+    assert set(put["responses"]) == {"202", "207", "400", "413"}
     post = contacts["post"]
-    assert set(post["responses"]) >= {"201", "207", "400", "413"}
+    assert set(post["responses"]) >= {"201", "202", "207", "400", "413"}
     assert "oneOf" in post["requestBody"]["content"]["application/json"]["schema"]
     assert [p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Prefer"]
     delete = contacts["delete"]
@@ -121,7 +130,7 @@ def test_drf_autoschema_describes_bulk_operations():
     assert delete["requestBody"]["content"]["application/json"]["schema"]["items"]["required"] == [
         "id"
     ]
-    assert set(delete["responses"]) == {"207", "400", "413"}
+    assert set(delete["responses"]) == {"202", "207", "400", "413"}
 
 
 def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):

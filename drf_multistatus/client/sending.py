@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..results import is_success
+from .jobs import wait_for_job
 from .parsing import MultiStatusBody, Result, from_response
 
 #: Whole-response statuses sent again with the same key.
@@ -58,17 +59,27 @@ def send_batch(
     timeout: float = 60.0,
     retry_item_statuses: Sequence[int] = RETRY_ITEM_STATUSES,
     raise_on_failure: bool = False,
+    background: bool = False,
+    job_timeout: float = 3600.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> MultiStatusBody:
     """Send ``items`` to ``url`` in as many bulk requests as needed; return every item's result,
     ``index`` being its position in ``items``.
 
+    With ``background``, each request asks for a background job (``Prefer: respond-async``;
+    ``batch_size`` may then go up to the server's background limit) and its result is awaited
+    with ``wait_for_job``.
+
     Raises ``BatchRefused`` when the server refuses a request whole, the last transport error
     when a request could not be sent after ``retries`` attempts, and with ``raise_on_failure``
     ``MultiStatusError`` when any item failed.
     """
-    sender = _Sender(session, url, method, headers or {}, retries, backoff, max_backoff, timeout)
+    headers = dict(headers or {})
+    if background:
+        headers["Prefer"] = ", ".join(filter(None, [headers.get("Prefer"), "respond-async"]))
+    sender = _Sender(session, url, method, headers, retries, backoff, max_backoff, timeout)
     sender.sleep = sleep
+    sender.job_timeout = job_timeout
     results: dict[int, Result] = {}
     pending = list(range(len(items)))
     size = max(1, batch_size)
@@ -117,6 +128,7 @@ class _Sender:
     """Sends one request's items with one key, again and again until it has an answer."""
 
     sleep: Callable[[float], None]
+    job_timeout: float
 
     def __init__(
         self,
@@ -165,6 +177,14 @@ class _Sender:
             if (status in RETRY_RESPONSE_STATUSES or in_flight) and not last:
                 self.wait(attempt, retry_after)
                 continue
+            if status == 202 and "Location" in response.headers:  # a background job
+                body = wait_for_job(
+                    self.session,
+                    response.headers["Location"],
+                    timeout=self.job_timeout,
+                    sleep=self.sleep,
+                )
+                return body.status or 207, body, None
             try:
                 return status, from_response(response), None
             except ValueError:

@@ -33,8 +33,9 @@ class SpectacularBulkAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
-        prefer = openapi.prefer_parameter(self.view)
-        if prefer and openapi.bulk_operation(self.view, self.method) == "create":
+        operation = openapi.bulk_operation(self.view, self.method)
+        if operation:
+            prefer = openapi.prefer_parameter(self.view, operation)
             parameters.append(
                 OpenApiParameter(
                     prefer["name"],
