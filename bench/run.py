@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import statistics
@@ -31,6 +32,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--job-size", type=int, default=100_000, help="PostgreSQL only; 0: skip")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -47,7 +49,7 @@ def main() -> None:
         if database == "postgres":
             env["DATABASE_URL"] = PG_URL
         command = [sys.executable, __file__, "--child", "--sizes", args.sizes]
-        command += ["--repeat", str(args.repeat)]
+        command += ["--repeat", str(args.repeat), "--job-size", str(args.job_size)]
         failed |= subprocess.run(command, env=env, cwd=ROOT).returncode != 0
     sys.exit(1 if failed else 0)
 
@@ -80,6 +82,9 @@ def run_child(args: argparse.Namespace) -> None:
             bench.upsert(n)
             bench.idempotency(n)
     bench.rendering(5000)
+    bench.minimal(10_000)
+    if connection.vendor == "postgresql" and args.job_size:
+        bench.job(args.job_size)
     bench.memory([1000, 5000, 10000] if max(sizes) >= 10000 else sizes)
     print()
     for line in bench.verdicts:
@@ -473,6 +478,122 @@ class Bench:
         self.check(cost <= 1.10, f"keyed create N={n:,}: {cost:.2f}x unkeyed <= 1.10x")
         self.check(speedup >= 5, f"replay N={n:,}: {speedup:.1f}x faster than the first run >= 5x")
 
+    def minimal(self, n: int) -> None:
+        """What ``Prefer: return=minimal`` saves: body bytes and render time."""
+        from rest_framework.renderers import JSONRenderer
+        from rest_framework.test import APIRequestFactory
+
+        from drf_multistatus.renderers import MultiStatusXMLRenderer
+        from drf_multistatus.results import ItemResult, MultiStatus
+
+        results = [
+            ItemResult(
+                index=i,
+                status=201,
+                href=f"http://testserver/api/contacts/{i}/",
+                data={"id": i, "name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100},
+            )
+            for i in range(n)
+        ]
+        context = {"request": APIRequestFactory().post("/api/contacts/")}
+        print(f"### Prefer: return=minimal, {n:,} created items\n")
+        print("| body | full | minimal | saved |\n|---|---|---|---|")
+        for name, renderer in (("JSON", JSONRenderer()), ("XML", MultiStatusXMLRenderer())):
+            sizes, medians = [], []
+            for minimal in (False, True):
+                data = MultiStatus(results=results, minimal=minimal).as_data()
+                times = []
+                for _ in range(self.repeat):
+                    start = time.perf_counter()
+                    body = renderer.render(data, renderer_context=context)
+                    times.append(time.perf_counter() - start)
+                sizes.append(len(body))
+                medians.append(statistics.median(times))
+            print(
+                f"| {name} bytes | {sizes[0]:,} | {sizes[1]:,} | {1 - sizes[1] / sizes[0]:.0%} |\n"
+                f"| {name} render | {medians[0] * 1000:,.1f} ms | {medians[1] * 1000:,.1f} ms "
+                f"| {1 - medians[1] / medians[0]:.0%} |"
+            )
+        print()
+
+    def job(self, n: int) -> None:
+        """A background job of ``n`` creates run by one real ``db_worker`` process, against the
+        same items sent synchronously in requests of 1,000."""
+        from django.db import connection
+
+        from demo_project.contacts.models import Contact
+        from drf_multistatus.models import BulkJob
+
+        batch = [{"name": f"n{i}", "email": f"j{i}@example.com", "age": 1} for i in range(n)]
+        Contact.objects.all().delete()
+        start = time.perf_counter()
+        for offset in range(0, n, 1000):
+            self.post("/contacts/", batch[offset : offset + 1000])
+        sync = time.perf_counter() - start
+        Contact.objects.all().delete()
+
+        settings = connection.settings_dict
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        env["DATABASE_URL"] = (
+            f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+        )
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "db_worker",
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                "--no-reload",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(2)  # the worker starts up
+            start = time.perf_counter()
+            response = self.client.post(
+                "/contacts/",
+                json.dumps(batch),
+                content_type="application/json",
+                HTTP_PREFER="respond-async",
+            )
+            assert response.status_code == 202, response.content[:300]
+            job_id = response.json()["id"]
+            beats, peak = [], 0
+            while True:
+                job = BulkJob.objects.get(pk=job_id)
+                if not beats or beats[-1][1] != job.done:
+                    beats.append((time.perf_counter(), job.done))
+                peak = max(peak, rss_peak(worker.pid))
+                if job.ended:
+                    break
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+        finally:
+            worker.terminate()
+            worker.wait()
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(beats)]
+        ratio = elapsed / sync
+        print(f"### background job of {n:,} creates, one db_worker\n")
+        print("| way | total | x synchronous |\n|---|---|---|")
+        print(f"| {n // 1000:,} synchronous POSTs of 1,000 | {sync:,.1f} s | 1.00 |")
+        print(
+            f"| one POST, Prefer: respond-async, until the job ended | {elapsed:,.1f} s "
+            f"| {ratio:.2f} |"
+        )
+        print(
+            f"\nworker peak RSS {peak / 2**20:,.0f} MiB; progress updates: {len(beats)}, "
+            f"longest gap {max(gaps, default=0):.2f} s; "
+            f"{Contact.objects.count():,} rows, by status {job.counts}\n"
+        )
+        self.check(ratio <= 1.5, f"job N={n:,}: {ratio:.2f}x synchronous <= 1.5x")
+        self.check(peak <= 250 * 2**20, f"job N={n:,}: worker peak {peak / 2**20:,.0f} MiB <= 250")
+        self.check(max(gaps, default=0) <= 5, f"job N={n:,}: progress every <= 5 s")
+
     def rendering(self, n: int) -> None:
         from rest_framework.renderers import JSONRenderer
         from rest_framework.test import APIRequestFactory
@@ -529,6 +650,17 @@ class Bench:
         self.check(
             spread <= 1.5, f"memory per item varies {spread:.2f}x across N (linear: <= 1.5x)"
         )
+
+
+def rss_peak(pid: int) -> int:
+    """A process's peak resident memory (VmHWM), in bytes; 0 where /proc has no answer."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

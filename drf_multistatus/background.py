@@ -320,7 +320,7 @@ def dump_result(result: ItemResult, minimal: bool) -> dict[str, Any]:
         "index": result.index,
         "status": result.status,
         "href": result.href,
-        "data": dump(data),
+        "data": data,
         "errors": dump(result.errors),
     }
 
@@ -333,7 +333,7 @@ def load_results(job: BulkJob) -> Iterator[ItemResult]:
                 index=r["index"],
                 status=r["status"],
                 href=r["href"],
-                data=load(r["data"]),
+                data=r["data"],
                 errors=load(r["errors"]),
             )
 

@@ -43,7 +43,9 @@ class Batch:
         with a failure, roll everything back and report the items that had succeeded 424."""
         started = time.perf_counter()
         try:
-            with transaction.atomic(using=self.database):
+            # Inside another transaction (an Idempotency-Key's), only an atomic batch needs a
+            # savepoint of its own: to roll back its writes and still record its 424s.
+            with transaction.atomic(using=self.database, savepoint=self.atomic):
                 results = operation.run(self)
                 if self.atomic and any(not result.succeeded for result in results):
                     raise RollbackBatch

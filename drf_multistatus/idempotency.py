@@ -3,20 +3,22 @@ same key runs at most once, and its retries get its stored outcome.
 
 The outcome is stored in the same database transaction as the request's writes, so "the writes
 happened" and "the answer is on record" are committed together or not at all. Concurrent
-duplicates queue on the key's row: on PostgreSQL the second one gets 409 at once
-(``SELECT … FOR UPDATE NOWAIT``); on SQLite it waits for the write lock, then replays. A request
-whose process died before committing left no outcome and no lock: its retry runs it.
+duplicates queue on the key: on PostgreSQL the second one gets 409 at once (a transaction-level
+advisory lock); on SQLite it waits for the write lock, then replays. A request whose process
+died before committing left no outcome and no lock: its retry runs it.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, NotAuthenticated
@@ -81,73 +83,59 @@ class IdempotentRequest:
         """``respond()`` run once for this key, its outcome stored with its writes; or the
         stored outcome."""
         record = self.records.filter(expires__gt=timezone.now()).first()
-        if record is not None and record.finished:
+        if record is not None:  # a replay takes no lock and writes nothing
             return self.replay(record)
-        if record is None:
-            self.claim()
-        try:
-            with transaction.atomic(using=self.database):
-                record = self.lock()
-                if record.finished:
-                    return self.replay(record)
-                if record.fingerprint != self.fingerprint:
-                    raise IdempotencyKeyReused
-                response = respond()
-                self.store(record, response)
-                return response
-        except (IdempotencyKeyInUse, IdempotencyKeyReused):
-            raise
-        except Exception:
-            # Nothing was written: the key is free again for a corrected request.
-            self.records.filter(status__isnull=True, fingerprint=self.fingerprint).delete()
-            raise
+        with transaction.atomic(using=self.database):
+            self.lock()
+            record = self.records.first()  # a duplicate may have finished while we waited
+            if record is not None and record.expires > timezone.now():
+                return self.replay(record)
+            if record is not None:
+                record.delete()
+            response = respond()
+            self.store(response)
+            return response
 
-    def claim(self) -> None:
-        """Create the key's row (committed at once, so that duplicates find it)."""
-        now = timezone.now()
+    def lock(self) -> None:
+        """Hold the key until this transaction ends; 409 while another request holds it.
+
+        PostgreSQL: a transaction-level advisory lock, tried without waiting. Elsewhere (SQLite)
+        a write, which takes the database's write lock: a duplicate waits until this request
+        committed, then finds its outcome.
+        """
+        connection = connections[self.database]
+        try:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [self.lock_id()])
+                    if not cursor.fetchone()[0]:
+                        raise IdempotencyKeyInUse
+            else:
+                self.records.update(key=F("key"))
+        except DatabaseError as exc:  # SQLite: the write lock was not free in time
+            raise IdempotencyKeyInUse from exc
+
+    def lock_id(self) -> int:
+        digest = hashlib.sha256(f"drf-multistatus {self.scope} {self.key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def store(self, response: Response) -> None:
         ttl = datetime.timedelta(seconds=multistatus_settings.IDEMPOTENCY_KEY_TTL)
-        try:
-            with transaction.atomic(using=self.database):
-                self.records.filter(expires__lte=now).delete()
-                IdempotencyRecord.objects.using(self.database).create(
-                    scope=self.scope,
-                    key=self.key,
-                    fingerprint=self.fingerprint,
-                    expires=now + ttl,
-                )
-        except IntegrityError:
-            pass  # a duplicate claimed it first; lock() decides
-        except DatabaseError as exc:  # SQLite: another request holds the write lock
-            raise IdempotencyKeyInUse from exc
-
-    def lock(self) -> IdempotencyRecord:
-        """The key's row, locked until this transaction ends; 409 while another request holds
-        it."""
-        features = connections[self.database].features
-        try:
-            if features.has_select_for_update_nowait:
-                return self.records.select_for_update(nowait=True).get()
-            # Without row locks (SQLite), a write takes the database's write lock: a duplicate
-            # waits here until this request committed.
-            self.records.update(fingerprint=F("fingerprint"))
-            return self.records.get()
-        except IdempotencyRecord.DoesNotExist as exc:
-            raise IdempotencyKeyInUse from exc  # released by a request that failed: retry
-        except DatabaseError as exc:
-            raise IdempotencyKeyInUse from exc
-
-    def store(self, record: IdempotencyRecord, response: Response) -> None:
-        record.status = response.status_code
-        record.data = dump_data(response.data)
-        record.headers = {name: response[name] for name in KEPT_HEADERS if name in response}
-        record.save(update_fields=["status", "data", "headers"])
+        IdempotencyRecord(
+            scope=self.scope,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            status=response.status_code,
+            data=json.dumps(dump_data(response.data), cls=DjangoJSONEncoder),
+            headers={name: response[name] for name in KEPT_HEADERS if name in response},
+            expires=timezone.now() + ttl,
+        ).save(using=self.database, force_insert=True)
 
     def replay(self, record: IdempotencyRecord) -> Response:
         if record.fingerprint != self.fingerprint:
             raise IdempotencyKeyReused
-        assert record.status is not None
         headers = {**record.headers, "Idempotent-Replayed": "true"}
-        return Response(load_data(record.data or {}), status=record.status, headers=headers)
+        return Response(load_data(json.loads(record.data)), status=record.status, headers=headers)
 
 
 def fingerprint(request: Request, body: bytes) -> str:
@@ -175,7 +163,7 @@ def dump_data(data: Any) -> dict[str, Any]:
                 "index": r.index,
                 "status": r.status,
                 "href": r.href,
-                "data": dump(r.data),
+                "data": r.data,  # a serializer's representation: plain JSON already
                 "errors": dump(r.errors),
             }
             for r in multistatus.results
@@ -198,7 +186,7 @@ def load_data(stored: Mapping[str, Any]) -> Any:
                 index=r["index"],
                 status=r["status"],
                 href=r["href"],
-                data=load(r["data"]),
+                data=r["data"],
                 errors=load(r["errors"]),
             )
             for r in multistatus["results"]
