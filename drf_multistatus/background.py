@@ -137,12 +137,12 @@ def run_job(job_id: str) -> None:
     if job.atomic:
         run_atomic(job, view, refused)
     else:
-        seen: dict[Any, int] = {}
+        seen: dict[Any, int] = {}  # the targets earlier chunks named: a later one is 409
         for chunk_id, start in job.chunks.values_list("pk", "start"):
             if BulkJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
                 break
-            run_chunk(job, view, refused, chunk_id, seen)  # a chunk already run is skipped
-            remember_keys(view, job, chunk_id, start, seen)
+            items = run_chunk(job, view, refused, chunk_id, seen)
+            operation_for(view, job, items, start, seen).remember_targets(seen)
     finish(job.pk, view)
 
 
@@ -155,19 +155,22 @@ def operation_for(view: Any, job: BulkJob, items: list[Any], start: int, seen: d
 
 def run_chunk(
     job: BulkJob, view: Any, refused: Exception | None, chunk_id: int, seen: dict
-) -> None:
+) -> list[Any]:
+    """Run a chunk not yet run, committing its results with the job's progress; return its
+    items."""
     database = router.db_for_write(BulkJobChunk)
     with transaction.atomic(using=database):
         # Takes the chunk's row (and on SQLite the write lock): a second runner of the same job
-        # finds the chunk done and skips it.
+        # waits, then finds the chunk done and skips it.
         claimed = BulkJobChunk.objects.filter(pk=chunk_id, results__isnull=True)
-        if not claimed.select_for_update().update(items=F("items")):
-            return
+        if not claimed.update(start=F("start")):
+            return BulkJobChunk.objects.values_list("items", flat=True).get(pk=chunk_id)
         chunk = BulkJobChunk.objects.get(pk=chunk_id)
         results = run_items(job, view, refused, chunk.items, chunk.start, seen)
         chunk.results = [dump_result(result, job.minimal) for result in results]
         chunk.save(update_fields=["results"])
         record_progress(job.pk, results)
+    return chunk.items
 
 
 def run_atomic(job: BulkJob, view: Any, refused: Exception | None) -> None:
@@ -201,15 +204,6 @@ def run_items(
     view.bulk_database = view.get_bulk_database()
     multistatus = Batch(view, view.bulk_database, atomic, report=False).run(operation)
     return [replace(result, index=result.index + start) for result in multistatus.results]
-
-
-def remember_keys(view: Any, job: BulkJob, chunk_id: int, start: int, seen: dict) -> None:
-    """Record the targets a chunk named, so that a later item naming one again is 409, as in a
-    synchronous batch."""
-    if view is None:
-        return
-    items = BulkJobChunk.objects.values_list("items", flat=True).get(pk=chunk_id)
-    operation_for(view, job, items, start, seen).remember_targets(seen)
 
 
 def record_progress(job_id: Any, results: list[ItemResult]) -> None:
