@@ -168,11 +168,11 @@ def multistatus_schema(data: dict[str, Any] | None) -> dict[str, Any]:
 XML_MULTISTATUS = {
     "type": "object",
     "description": (
-        "An RFC 4918 DAV:multistatus document: one D:response per item with D:href, D:status, "
-        "D:error and D:responsedescription on failure, and ms:index / ms:data "
+        "An RFC 4918 DAV:multistatus document: one d:response per item with d:href, d:status, "
+        "d:error and d:responsedescription on failure, and ms:index / ms:data "
         "(namespace urn:drf-multistatus)."
     ),
-    "xml": {"name": "multistatus", "namespace": DAV_NAMESPACE, "prefix": "D"},
+    "xml": {"name": "multistatus", "namespace": DAV_NAMESPACE, "prefix": "d"},
 }
 
 JOB_ACCEPTED = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urldefrag, urlencode
+from urllib.parse import quote, urldefrag
 
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -106,8 +106,13 @@ class MultiStatusXMLRenderer(BaseRenderer):
         return href
 
     def item_uri(self, index: int, request: Request | None) -> str:
-        path = request.build_absolute_uri(request.path) if request is not None else "/"
-        return f"{path}?{urlencode({multistatus_settings.ITEM_PARAM: index})}"
+        """``<request URL>/~item/<index>``: a path of its own, which path-keyed WebDAV clients
+        keep apart from the others; dereferenced, it is a 404 (no route has two segments
+        there)."""
+        base = request.build_absolute_uri(request.path) if request is not None else "/"
+        if not base.endswith("/"):
+            base += "/"
+        return f"{base}{quote(multistatus_settings.ITEM_PATH, safe='~')}/{index}"
 
 
 class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):

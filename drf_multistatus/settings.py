@@ -28,9 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_ATOMIC_PARAM": True,
     # Name of that query parameter.
     "ATOMIC_PARAM": "atomic",
-    # Query parameter that names a request item in the href of an item with no resource
-    # (a failed create): ``/api/contacts/?item=3``.
-    "ITEM_PARAM": "item",
+    # Path segment that names a request item in the XML href of an item with no resource (a
+    # failed create): ``/api/contacts/~item/3``, distinct from every other href by path.
+    "ITEM_PATH": "~item",
     # Validation error codes that make an item 409 Conflict (not 422) when they are its only errors.
     "CONFLICT_CODES": ["unique"],
     # Whether bulk requests (and single POSTs on bulk views) must carry an Idempotency-Key.

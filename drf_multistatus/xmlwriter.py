@@ -22,7 +22,7 @@ from .results import NO_CONTENT, ItemResult, describe_messages, iter_error_messa
 from .statuses import reason_phrase, status_line
 
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
-NAMESPACES = f'xmlns:D="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}"'
+NAMESPACES = f'xmlns:d="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}"'
 
 _FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 _TEXT_SPECIAL = re.compile(f"[&<>\r{_FORBIDDEN}]")
@@ -137,8 +137,8 @@ def flat_responses(
         for opening, closing in map(field_tags, keys)
     )
     row = (
-        "<D:response><D:href>%s</D:href><D:status>%s</D:status><ms:index>%s</ms:index>"
-        f"<ms:data>{fields}</ms:data></D:response>"
+        "<d:response><d:href>%s</d:href><d:status>%s</d:status><ms:index>%s</ms:index>"
+        f"<ms:data>{fields}</ms:data></d:response>"
     )
     return (row * len(datas)) % tuple(
         chain.from_iterable(zip(hrefs, status_lines, indexes, *columns, strict=True))
@@ -177,9 +177,9 @@ def multistatus(
             for result, href in zip(results, hrefs, strict=True)
         )
     return (
-        f"<D:multistatus {NAMESPACES}>{responses}"
-        f"<D:responsedescription>{summary['succeeded']} of {summary['total']} items "
-        "succeeded.</D:responsedescription></D:multistatus>"
+        f"<d:multistatus {NAMESPACES}>{responses}"
+        f"<d:responsedescription>{summary['succeeded']} of {summary['total']} items "
+        "succeeded.</d:responsedescription></d:multistatus>"
     )
 
 
@@ -187,18 +187,18 @@ def response(result: ItemResult, href: str, non_field_key: str, minimal: bool = 
     """One item's ``D:response``: its data on success (none for 204, nor where ``minimal``),
     its errors otherwise."""
     head = (
-        f"<D:response><D:href>{text(href)}</D:href>"
-        f"<D:status>{status_line(result.status)}</D:status>"
+        f"<d:response><d:href>{text(href)}</d:href>"
+        f"<d:status>{status_line(result.status)}</d:status>"
     )
     if result.succeeded:
         body = "" if result.status == NO_CONTENT or minimal else data(result.data, DATA_TAGS)
-        return f"{head}<ms:index>{result.index}</ms:index>{body}</D:response>"
+        return f"{head}<ms:index>{result.index}</ms:index>{body}</d:response>"
     messages = list(iter_error_messages(result.errors or {}))
     description = describe_messages(messages, non_field_key) or reason_phrase(result.status)
     return (
-        f"{head}<D:error>{errors(messages)}</D:error>"
-        f"<D:responsedescription>{text(description)}</D:responsedescription>"
-        f"<ms:index>{result.index}</ms:index></D:response>"
+        f"{head}<d:error>{errors(messages)}</d:error>"
+        f"<d:responsedescription>{text(description)}</d:responsedescription>"
+        f"<ms:index>{result.index}</ms:index></d:response>"
     )
 
 
@@ -206,7 +206,7 @@ def error_document(errors_data: Any) -> str:
     """A whole-request error: ``DAV:error`` holding one ``ms:error`` per message."""
     if not isinstance(errors_data, Mapping | list):
         errors_data = {"detail": errors_data}
-    return f"<D:error {NAMESPACES}>{errors(list(iter_error_messages(errors_data)))}</D:error>"
+    return f"<d:error {NAMESPACES}>{errors(list(iter_error_messages(errors_data)))}</d:error>"
 
 
 def data_document(value: Any) -> str:

@@ -108,7 +108,7 @@ def test_database_worker_on_sqlite(tmp_path):
         body = wait_for_job(session, url, interval=0.1, timeout=120, on_progress=progress.append)
         xml = session.get(url, headers={"Accept": "application/xml"})
     assert body.status == 207
-    assert xml.status_code == 207 and xml.text.count("<D:response>") == 3000
+    assert xml.status_code == 207 and xml.text.count("<d:response>") == 3000
     statuses = [r.status for r in body]
     assert statuses.count(201) == 2997
     assert statuses[10] == 422 and statuses[20] == 409 and statuses[2000] == 409

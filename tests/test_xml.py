@@ -49,7 +49,7 @@ def test_mixed_batch_as_multistatus_xml(api):
     assert data.find("ms:age", namespaces=NS).text == "30"
     for failed in results[1:]:
         assert failed["data"] is None
-        assert failed["href"] == f"http://testserver/api/contacts/?item={failed['index']}"
+        assert failed["href"] == f"http://testserver/api/contacts/~item/{failed['index']}"
         assert failed["description"]
     assert results[1]["errors"] == [("email", "invalid", "Enter a valid email address.")]
     assert results[1]["description"] == "email: Enter a valid email address."
@@ -89,7 +89,7 @@ def test_two_items_naming_one_resource_get_distinct_hrefs(api):
     results = xml_results(parse_multistatus(response.content))
     assert [r["status"] for r in results] == [200, 409, 404, 409]
     assert results[0]["href"] == f"http://testserver/api/contacts/{ann.id}/"
-    assert results[1]["href"] == "http://testserver/api/contacts/?item=1"
+    assert results[1]["href"] == "http://testserver/api/contacts/~item/1"
     assert results[1]["errors"] == [
         ("id", "duplicate_target", "Item 0 of this batch already targets this object.")
     ]
@@ -103,7 +103,7 @@ def test_atomic_failure_in_xml(api):
     assert results[0]["errors"][0][1] == "failed_dependency"
     status = etree.fromstring(response.content).findtext("D:response/D:status", namespaces=NS)
     assert status == "HTTP/1.1 424 Failed Dependency"
-    assert "?item=0" in results[0]["href"]
+    assert results[0]["href"].endswith("/~item/0")
 
 
 def test_empty_batch_is_an_empty_multistatus(api):
@@ -230,3 +230,28 @@ def test_viewset_with_third_party_xml_renderer_still_answers_multistatus(api, se
     assert etree.fromstring(response.content).tag == "{DAV:}multistatus"
     default = view(APIRequestFactory().post("/", [], format="json"))
     assert default.accepted_renderer.media_type == "application/json"
+
+
+def test_hrefs_are_distinct_by_path_and_the_prefix_is_d(api):
+    """WebDAV clients that key responses by path, or match the literal ``d:`` prefix as
+    SabreDAV writes it, see one entry per item."""
+    from urllib.parse import urlsplit
+
+    from demo_project.contacts.models import Contact
+
+    Contact.objects.create(name="Ada", email="ada@example.com")
+    batch = [
+        {"name": "A", "email": "a@example.com"},
+        {"name": "", "email": "bad"},
+        {"name": "Twin", "email": "ada@example.com"},
+        {"name": "B", "email": "b@example.com"},
+        "not an object",
+    ]
+    response = api.post("/api/contacts/", batch, format="json", HTTP_ACCEPT="application/xml")
+    assert response.content.count(b"<d:response>") == 5
+    assert b'xmlns:d="DAV:"' in response.content
+    hrefs = [r["href"] for r in xml_results(parse_multistatus(response.content))]
+    paths = [urlsplit(href).path for href in hrefs]
+    assert len(set(paths)) == 5 and not any(urlsplit(h).query for h in hrefs)
+    assert paths[1] == "/api/contacts/~item/1"
+    assert api.get(paths[1]).status_code == 404

@@ -12,11 +12,11 @@ from lxml import etree
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.test import APIRequestFactory
 
+from drf_multistatus.namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
 from drf_multistatus.renderers import MultiStatusXMLRenderer, reason_phrase, status_line
 from drf_multistatus.results import ItemResult, MultiStatus, describe_errors, iter_error_messages
-from drf_multistatus.xmlwriter import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
 
-NSMAP = {"D": DAV_NAMESPACE, "ms": XML_NAMESPACE, "xsi": XSI_NAMESPACE}
+NSMAP = {"d": DAV_NAMESPACE, "ms": XML_NAMESPACE, "xsi": XSI_NAMESPACE}
 FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
