@@ -484,17 +484,9 @@ class Bench:
         from rest_framework.test import APIRequestFactory
 
         from drf_multistatus.renderers import MultiStatusXMLRenderer
-        from drf_multistatus.results import ItemResult, MultiStatus
+        from drf_multistatus.results import MultiStatus
 
-        results = [
-            ItemResult(
-                index=i,
-                status=201,
-                href=f"http://testserver/api/contacts/{i}/",
-                data={"id": i, "name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100},
-            )
-            for i in range(n)
-        ]
+        results = created_results(n)
         context = {"request": APIRequestFactory().post("/api/contacts/")}
         print(f"### Prefer: return=minimal, {n:,} created items\n")
         print("| body | full | minimal | saved |\n|---|---|---|---|")
@@ -599,17 +591,9 @@ class Bench:
         from rest_framework.test import APIRequestFactory
 
         from drf_multistatus.renderers import MultiStatusXMLRenderer
-        from drf_multistatus.results import ItemResult, MultiStatus
+        from drf_multistatus.results import MultiStatus
 
-        results = [
-            ItemResult(
-                index=i,
-                status=201,
-                href=f"http://testserver/api/contacts/{i}/",
-                data={"id": i, "name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100},
-            )
-            for i in range(n)
-        ]
+        results = created_results(n)
         data = MultiStatus(results=results).as_data()
         context = {"request": APIRequestFactory().post("/api/contacts/")}
         timings = {}
@@ -650,6 +634,21 @@ class Bench:
         self.check(
             spread <= 1.5, f"memory per item varies {spread:.2f}x across N (linear: <= 1.5x)"
         )
+
+
+def created_results(n: int) -> list:
+    """``n`` results of created contacts, as a bulk create answers them."""
+    from drf_multistatus.results import ItemResult
+
+    return [
+        ItemResult(
+            index=i,
+            status=201,
+            href=f"http://testserver/api/contacts/{i}/",
+            data={"id": i, "name": f"n{i}", "email": f"u{i}@example.com", "age": i % 100},
+        )
+        for i in range(n)
+    ]
 
 
 def rss_peak(pid: int) -> int:

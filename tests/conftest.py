@@ -148,6 +148,32 @@ def serve(env: dict[str, str], server: str, log: Path, workers: int = 2) -> Iter
             process.wait(timeout=30)
 
 
+PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def scratch_database(label: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (for servers and workers a test starts), dropped after;
+    without PostgreSQL the test fails in CI and is skipped elsewhere."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
+    name = f"drf_multistatus_{label}_{os.getpid()}"
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The demo project on a fresh SQLite file, served by Django's HTTP server on 127.0.0.1."""

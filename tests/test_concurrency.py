@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import threading
 import time
@@ -24,9 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from .conftest import demo_env, manage, serve
+from .conftest import PG_URL, demo_env, manage, scratch_database, serve
 
-PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 CLIENTS = 6
 REQUESTS_PER_CLIENT = 6
 EMAILS = [f"shared{i}@example.com" for i in range(40)]
@@ -40,22 +38,8 @@ def connect(url: str = PG_URL) -> psycopg.Connection:
 
 @pytest.fixture(scope="module")
 def load_database() -> Iterator[str]:
-    try:
-        admin = connect()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    name = f"drf_multistatus_load_{os.getpid()}"
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database("load") as url:
         yield url
-    finally:
-        with connect() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

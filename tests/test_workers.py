@@ -19,9 +19,8 @@ import requests
 
 from drf_multistatus.client import wait_for_job
 
-from .conftest import ROOT, demo_env, manage, serve
+from .conftest import ROOT, demo_env, manage, scratch_database, serve
 
-PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7")
 ASYNC = {"Prefer": "respond-async"}
 # django-rq's worker, with the job class of django-tasks-rq's backend.
@@ -120,21 +119,8 @@ def test_database_worker_on_sqlite(tmp_path):
 
 @pytest.fixture(scope="module")
 def job_database() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    name = f"drf_multistatus_jobs_{os.getpid()}"
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("jobs") as url:
+        yield url
 
 
 def pg_rows(url: str, prefix: str) -> dict[str, int]:
