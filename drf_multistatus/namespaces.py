@@ -5,6 +5,7 @@ from __future__ import annotations
 DAV_NAMESPACE = "DAV:"
 XML_NAMESPACE = "urn:drf-multistatus"
 XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
+XSD_NAMESPACE = "http://www.w3.org/2001/XMLSchema"
 
 #: The XML media types the renderers answer and the parsers read.
 XML_MEDIA_TYPES = ("application/xml", "text/xml")

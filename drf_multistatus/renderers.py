@@ -63,12 +63,17 @@ class MultiStatusXMLRenderer(BaseRenderer):
         response = renderer_context.get("response")
         if isinstance(data, MultiStatusData):
             results = data.multistatus.results
+            hrefs = self.get_hrefs(results, request)
             body = xmlwriter.multistatus(
                 results,
-                self.get_hrefs(results, request),
+                hrefs,
                 data.multistatus.summary(),
                 api_settings.NON_FIELD_ERRORS_KEY,
                 data.multistatus.minimal,
+                [
+                    href != result.href and href == self.item_uri(result.index, request)
+                    for href, result in zip(hrefs, results, strict=True)
+                ],
             )
         elif response is not None and response.status_code >= 400:
             body = xmlwriter.error_document(data)

@@ -9,9 +9,10 @@ from typing import Any
 
 from lxml import etree
 
-from .namespaces import XML_NAMESPACE, XSI_NAMESPACE
+from .namespaces import XML_NAMESPACE, XSD_NAMESPACE, XSI_NAMESPACE
 
 XSI_NIL = f"{{{XSI_NAMESPACE}}}nil"
+XSI_TYPE = f"{{{XSI_NAMESPACE}}}type"
 ITEM = f"{{{XML_NAMESPACE}}}item"
 FIELD = f"{{{XML_NAMESPACE}}}field"
 
@@ -57,13 +58,15 @@ def element_data(element: etree._Element) -> Any:
     """The value an element of the ``urn:drf-multistatus`` data format holds.
 
     ``ms:item`` children make a list; other children a dict keyed by local name (or by the
-    ``name`` attribute of ``ms:field``); ``xsi:nil="true"`` is None; anything else is its text.
+    ``name`` attribute of ``ms:field``); ``xsi:nil="true"`` is None; ``xsi:type`` gives
+    ``xsd:integer``, ``xsd:double`` and ``xsd:boolean`` values and empty ``ms:map`` /
+    ``ms:list``; anything else is its text.
     """
     if element.get(XSI_NIL) == "true":
         return None
     children = [child for child in element if isinstance(child.tag, str)]
     if not children:
-        return element.text or ""
+        return typed(element)
     if all(child.tag == ITEM for child in children):
         return [element_data(child) for child in children]
     return {
@@ -72,3 +75,34 @@ def element_data(element: etree._Element) -> Any:
         )
         for child in children
     }
+
+
+def typed(element: etree._Element) -> Any:
+    """The value of an element without children, as its ``xsi:type`` says (its text when it
+    says nothing this format knows, or the text does not fit the type)."""
+    value = element.text or ""
+    declared = element.get(XSI_TYPE)
+    if not declared:
+        return value
+    prefix, _, name = declared.rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    if namespace == XML_NAMESPACE and name in EMPTY:
+        return EMPTY[name]()
+    if namespace != XSD_NAMESPACE or name not in XSD_TYPES:
+        return value
+    try:
+        return XSD_TYPES[name](value.strip())
+    except ValueError:
+        return value
+
+
+def boolean(text: str) -> bool:
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise ValueError(text)
+
+
+XSD_TYPES: dict[str, Any] = {"integer": int, "double": float, "boolean": boolean}
+EMPTY: dict[str, Any] = {"map": dict, "list": list}

@@ -17,12 +17,23 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
+from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSD_NAMESPACE, XSI_NAMESPACE
 from .results import NO_CONTENT, ItemResult, describe_messages, iter_error_messages
 from .statuses import reason_phrase, status_line
 
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
-NAMESPACES = f'xmlns:d="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}"'
+NAMESPACES = (
+    f'xmlns:d="{DAV_NAMESPACE}" xmlns:ms="{XML_NAMESPACE}" xmlns:xsi="{XSI_NAMESPACE}" '
+    f'xmlns:xsd="{XSD_NAMESPACE}"'
+)
+#: ``xsi:type`` of the values that are not strings, so that a reader gets JSON's types back.
+TYPES = {
+    int: ' xsi:type="xsd:integer"',
+    float: ' xsi:type="xsd:double"',
+    bool: ' xsi:type="xsd:boolean"',
+}
+EMPTY_MAP = ' xsi:type="ms:map"'
+EMPTY_LIST = ' xsi:type="ms:list"'
 
 _FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 _TEXT_SPECIAL = re.compile(f"[&<>\r{_FORBIDDEN}]")
@@ -67,27 +78,28 @@ def field_tags(key: str) -> tuple[str, str]:
 def data(value: Any, tags: tuple[str, str]) -> str:
     """One element holding a serializer representation.
 
-    Dict keys become child elements, list members ``ms:item`` elements, None ``xsi:nil``.
+    Dict keys become child elements, list members ``ms:item`` elements, None ``xsi:nil``;
+    numbers, booleans and empty containers say their type with ``xsi:type``.
     """
     opening, closing = tags
     kind = type(value)
     if kind is str:
         return f"{opening}>{text(value)}{closing}"
     if kind is int or kind is float:
-        return f"{opening}>{value}{closing}"
+        return f"{opening}{TYPES[kind]}>{value!r}{closing}"
     if value is None:
         return f'{opening} xsi:nil="true">{closing}'
     if isinstance(value, bool):
-        return f"{opening}>{'true' if value else 'false'}{closing}"
+        return f"{opening}{TYPES[bool]}>{'true' if value else 'false'}{closing}"
     if isinstance(value, Mapping):
         members = "".join(
             data(member, field_tags(key if type(key) is str else str(key)))
             for key, member in value.items()
         )
-        return f"{opening}>{members}{closing}"
+        return f"{opening}{'' if members else EMPTY_MAP}>{members}{closing}"
     if isinstance(value, Sequence | set | frozenset) and not isinstance(value, str | bytes):
         members = "".join(data(member, ITEM_TAGS) for member in value)
-        return f"{opening}>{members}{closing}"
+        return f"{opening}{'' if members else EMPTY_LIST}>{members}{closing}"
     return f"{opening}>{text(value)}{closing}"
 
 
@@ -110,31 +122,36 @@ SCALARS = frozenset({str, int, float})
 def flat_responses(
     hrefs: list[str], status_lines: list[str], indexes: list[int], datas: list[Any]
 ) -> str | None:
-    """``D:response`` elements of successful items whose data are flat dicts of one shape — the
+    """``d:response`` elements of successful items whose data are flat dicts of one shape — the
     common bulk answer — written by one ``%`` over all of them, several times faster than
     ``data()`` per item. Returns None where the items do not all have that shape, or where a
     value needs escaping; the caller then writes them one by one."""
     if not datas or set(map(type, datas)) != {dict}:
         return None
     keys = tuple(datas[0])
-    if set(map(len, datas)) != {len(keys)}:
+    if not keys or set(map(len, datas)) != {len(keys)}:
         return None
     try:  # the same fields everywhere (written in the first item's order: ms:data is a map)
         columns = [list(map(itemgetter(key), datas)) for key in keys]
     except KeyError:
         return None
     texts = [hrefs]  # numbers need no escaping; every string is checked in one search
+    types = []
     for column in columns:
         kinds = set(map(type, column))
-        if not kinds <= SCALARS:
-            return None
-        if str in kinds:
-            texts.append(column if kinds == {str} else list(map(str, column)))
+        if len(kinds) != 1 or not kinds <= SCALARS:
+            return None  # one type per field, so that one xsi:type fits the column
+        kind = kinds.pop()
+        types.append(TYPES.get(kind, ""))
+        if kind is float:
+            column[:] = map(repr, column)
+        elif kind is str:
+            texts.append(column)
     if _TEXT_SPECIAL.search("".join(chain.from_iterable(texts))):
         return None
     fields = "".join(
-        f"{opening.replace('%', '%%')}>%s{closing.replace('%', '%%')}"
-        for opening, closing in map(field_tags, keys)
+        f"{opening.replace('%', '%%')}{kind}>%s{closing.replace('%', '%%')}"
+        for (opening, closing), kind in zip(map(field_tags, keys), types, strict=True)
     )
     row = (
         "<d:response><d:href>%s</d:href><d:status>%s</d:status><ms:index>%s</ms:index>"
@@ -158,11 +175,14 @@ def multistatus(
     summary: Mapping[str, Any],
     non_field_key: str,
     minimal: bool = False,
+    item_hrefs: Sequence[bool] = (),
 ) -> str:
-    """The ``DAV:multistatus`` of a batch: one ``D:response`` per item, with ``hrefs[i]``."""
+    """The ``DAV:multistatus`` of a batch: one ``d:response`` per item, with ``hrefs[i]``
+    (``item_hrefs[i]`` where that href names the request item, not a resource), then the
+    ``ms:summary`` of the JSON body."""
     statuses = [result.status for result in results]
     responses = None
-    flat = not minimal and NO_CONTENT not in statuses
+    flat = not minimal and NO_CONTENT not in statuses and not any(item_hrefs)
     if results and flat and min(statuses) >= 200 and max(statuses) < 300:
         lines = {code: status_line(code) for code in set(statuses)}
         responses = flat_responses(
@@ -172,34 +192,54 @@ def multistatus(
             [result.data for result in results],
         )
     if responses is None:
+        marks = item_hrefs or [False] * len(results)
         responses = "".join(
-            response(result, href, non_field_key, minimal)
-            for result, href in zip(results, hrefs, strict=True)
+            response(result, href, non_field_key, minimal, mark)
+            for result, href, mark in zip(results, hrefs, marks, strict=True)
         )
     return (
-        f"<d:multistatus {NAMESPACES}>{responses}"
+        f"<d:multistatus {NAMESPACES}>{responses}{summary_element(summary)}"
         f"<d:responsedescription>{summary['succeeded']} of {summary['total']} items "
         "succeeded.</d:responsedescription></d:multistatus>"
     )
 
 
-def response(result: ItemResult, href: str, non_field_key: str, minimal: bool = False) -> str:
-    """One item's ``D:response``: its data on success (none for 204, nor where ``minimal``),
-    its errors otherwise."""
+def summary_element(summary: Mapping[str, Any]) -> str:
+    """``ms:summary``: the JSON body's ``summary``, an extension element WebDAV clients skip."""
+    counts = "".join(
+        f'<ms:count status="{code}">{n}</ms:count>' for code, n in summary["by_status"].items()
+    )
+    atomic = "true" if summary["atomic"] else "false"
+    return (
+        f'<ms:summary total="{summary["total"]}" succeeded="{summary["succeeded"]}" '
+        f'failed="{summary["failed"]}" atomic="{atomic}">{counts}</ms:summary>'
+    )
+
+
+def response(
+    result: ItemResult, href: str, non_field_key: str, minimal: bool = False, item: bool = False
+) -> str:
+    """One item's ``d:response``: its data on success (none for 204, nor where ``minimal``),
+    its errors otherwise. ``item``: the href names the request item (``ms:index
+    href="item"``), there being no resource."""
     head = (
         f"<d:response><d:href>{text(href)}</d:href>"
         f"<d:status>{status_line(result.status)}</d:status>"
     )
     if result.succeeded:
         body = "" if result.status == NO_CONTENT or minimal else data(result.data, DATA_TAGS)
-        return f"{head}<ms:index>{result.index}</ms:index>{body}</d:response>"
+        return f"{head}{index_element(result.index, item)}{body}</d:response>"
     messages = list(iter_error_messages(result.errors or {}))
     description = describe_messages(messages, non_field_key) or reason_phrase(result.status)
     return (
         f"{head}<d:error>{errors(messages)}</d:error>"
         f"<d:responsedescription>{text(description)}</d:responsedescription>"
-        f"<ms:index>{result.index}</ms:index></d:response>"
+        f"{index_element(result.index, item)}</d:response>"
     )
+
+
+def index_element(index: int, item: bool) -> str:
+    return f'<ms:index href="item">{index}</ms:index>' if item else f"<ms:index>{index}</ms:index>"
 
 
 def error_document(errors_data: Any) -> str:

@@ -12,11 +12,11 @@ from lxml import etree
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.test import APIRequestFactory
 
-from drf_multistatus.namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE
+from drf_multistatus.namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSD_NAMESPACE, XSI_NAMESPACE
 from drf_multistatus.renderers import MultiStatusXMLRenderer, reason_phrase, status_line
 from drf_multistatus.results import ItemResult, MultiStatus, describe_errors, iter_error_messages
 
-NSMAP = {"d": DAV_NAMESPACE, "ms": XML_NAMESPACE, "xsi": XSI_NAMESPACE}
+NSMAP = {"d": DAV_NAMESPACE, "ms": XML_NAMESPACE, "xsi": XSI_NAMESPACE, "xsd": XSD_NAMESPACE}
 FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -32,11 +32,22 @@ def ms(name):
     return f"{{{XML_NAMESPACE}}}{name}"
 
 
+XSI_TYPE = f"{{{XSI_NAMESPACE}}}type"
+
+
 def fill(element, value):
     if value is None:
         element.set(f"{{{XSI_NAMESPACE}}}nil", "true")
     elif isinstance(value, bool):
+        element.set(XSI_TYPE, "xsd:boolean")
         element.text = "true" if value else "false"
+    elif isinstance(value, int | float):
+        element.set(XSI_TYPE, "xsd:integer" if isinstance(value, int) else "xsd:double")
+        element.text = repr(value)
+    elif isinstance(value, Mapping) and not value:
+        element.set(XSI_TYPE, "ms:map")
+    elif isinstance(value, list | tuple) and not value:
+        element.set(XSI_TYPE, "ms:list")
     elif isinstance(value, Mapping):
         for key, member in value.items():
             key = str(key)
@@ -72,10 +83,23 @@ def reference(multistatus: MultiStatus, hrefs: list[str]) -> bytes:
                 child.text = clean(message)
             description = describe_errors(result.errors) or reason_phrase(result.status)
             etree.SubElement(response, dav("responsedescription")).text = clean(description)
-        etree.SubElement(response, ms("index")).text = str(result.index)
+        index = etree.SubElement(response, ms("index"))
+        index.text = str(result.index)
+        if result.href is None:
+            index.set("href", "item")
         if result.succeeded:
             fill(etree.SubElement(response, ms("data")), result.data)
     summary = multistatus.summary()
+    element = etree.SubElement(
+        root,
+        ms("summary"),
+        total=str(summary["total"]),
+        succeeded=str(summary["succeeded"]),
+        failed=str(summary["failed"]),
+        atomic="true" if summary["atomic"] else "false",
+    )
+    for code, n in summary["by_status"].items():
+        etree.SubElement(element, ms("count"), status=code).text = str(n)
     etree.SubElement(
         root, dav("responsedescription")
     ).text = f"{summary['succeeded']} of {summary['total']} items succeeded."

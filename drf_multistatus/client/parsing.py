@@ -25,7 +25,7 @@ from lxml import etree
 
 from .. import xmlreader
 from ..namespaces import DAV_NAMESPACE, XML_NAMESPACE, is_xml_media_type
-from ..results import describe_errors, is_success
+from ..results import describe_errors, is_success, iter_error_messages
 
 #: Statuses worth sending the same item again for: it was not done, through no fault of its own.
 RETRYABLE_STATUSES = frozenset({408, 424, 425, 429, 500, 502, 503, 504, 507})
@@ -43,7 +43,8 @@ class PropStat:
 @dataclass(frozen=True)
 class Result:
     """One item's outcome. ``index`` is its position in the request (for other WebDAV servers,
-    its position in the body); ``errors`` is a DRF-style dict on failure."""
+    its position in the body); ``errors`` maps each field path (``detail`` for the item as a
+    whole, ``address.city`` for a nested field) to its messages, the same from JSON and XML."""
 
     index: int
     status: int
@@ -53,6 +54,7 @@ class Result:
     description: str | None = None
     conditions: tuple[str, ...] = ()  # Clark names of DAV:error conditions (other servers)
     propstats: tuple[PropStat, ...] = ()
+    location: str | None = None  # a DAV:location (or JSON "location"), where the body has one
 
     @property
     def succeeded(self) -> bool:
@@ -149,12 +151,26 @@ def parse_json(raw: bytes, status: int | None = None) -> MultiStatusBody:
                 status=int(entry["status"]),
                 href=entry.get("href"),
                 data=entry.get("data"),
-                errors=errors,
-                description=describe_errors(errors) if errors else None,
+                errors=messages_by_field(errors) if errors else None,
+                description=normalize(describe_errors(errors)) if errors else None,
+                location=entry.get("location"),
             )
         )
     summary = document.get("summary") or {}
     return MultiStatusBody(results, status=status, atomic=summary.get("atomic"), summary=summary)
+
+
+def messages_by_field(errors: Any) -> dict[str, list[str]]:
+    """A DRF error structure as ``{field path: [messages]}``, the shape the XML body carries."""
+    found: dict[str, list[str]] = {}
+    for path, message, _code in iter_error_messages(errors):
+        found.setdefault(path or "detail", []).append(message)
+    return found
+
+
+def normalize(text: str | None) -> str | None:
+    """Whitespace as one space: the same description from an indented XML body as from JSON."""
+    return " ".join(text.split()) if text is not None else None
 
 
 # XML --------------------------------------------------------------------------------------------
@@ -183,9 +199,26 @@ def parse_xml(raw: bytes, status: int | None = None) -> MultiStatusBody:
     results: list[Result] = []
     for response in root.iterchildren(_dav("response")):
         results.extend(_response_results(response, len(results)))
-    return MultiStatusBody(
-        results, status=status, description=root.findtext(_dav("responsedescription"))
-    )
+    summary_element = root.find(_ms("summary"))
+    if summary_element is None:  # another WebDAV server's body
+        description = normalize(root.findtext(_dav("responsedescription")))
+        return MultiStatusBody(results, status=status, description=description)
+    summary = read_summary(summary_element)
+    return MultiStatusBody(results, status=status, atomic=summary["atomic"], summary=summary)
+
+
+def read_summary(element: etree._Element) -> dict[str, Any]:
+    """``ms:summary``: the JSON body's ``summary``, carried in the XML as an extension."""
+    return {
+        "total": int(element.get("total", 0)),
+        "succeeded": int(element.get("succeeded", 0)),
+        "failed": int(element.get("failed", 0)),
+        "atomic": element.get("atomic") == "true",
+        "by_status": {
+            count.get("status", ""): int(count.text or 0)
+            for count in element.iterchildren(_ms("count"))
+        },
+    }
 
 
 def _response_results(response: etree._Element, position: int) -> list[Result]:
@@ -206,10 +239,13 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
                 )
             else:
                 conditions.append(condition.tag)
-    description = response.findtext(_dav("responsedescription"))
+    description = normalize(response.findtext(_dav("responsedescription")))
     if not is_success(code) and not errors and description:
         errors = {"detail": [description]}
-    index_text = response.findtext(_ms("index"))
+    index_element = response.find(_ms("index"))
+    index_text = index_element.text if index_element is not None else None
+    names_item = index_element is not None and index_element.get("href") == "item"
+    location = response.findtext(f"{_dav('location')}/{_dav('href')}")
     data_element = response.find(_ms("data"))
     data = xmlreader.element_data(data_element) if data_element is not None else None
     if data is None and propstats:
@@ -218,12 +254,13 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
         Result(
             index=int(index_text) if index_text is not None else position + offset,
             status=code,
-            href=href,
+            href=None if names_item else href,  # the request item's URI, not a resource
             data=data,
             errors=errors or None,
             description=description,
             conditions=tuple(conditions),
             propstats=propstats,
+            location=location,
         )
         for offset, href in enumerate(hrefs or [None])  # "href*, status": one status, many hrefs
     ]

@@ -1,0 +1,113 @@
+"""``client.parse()`` gives one result from either format: the JSON body and the DAV: XML body of
+the same outcome parse to equal results — errors in one shape, summary and atomic, typed values,
+hrefs only for resources, whitespace-normalised descriptions."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from demo_project.contacts.models import Company, Contact
+from drf_multistatus.client import parse
+from drf_multistatus.renderers import MultiStatusXMLRenderer
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/contacts/"
+
+
+def both_formats(response) -> tuple:
+    """The response's body as JSON, and the same outcome rendered as XML."""
+    xml = MultiStatusXMLRenderer().render(
+        response.data,
+        renderer_context={"request": response.wsgi_request, "response": response},
+    )
+    status = response.status_code
+    return parse(response.content, "application/json", status), parse(
+        xml, "application/xml", status
+    )
+
+
+names = st.sampled_from(["Ann", "", "x" * 120, " spaced  out ", "Zoë"])
+emails = st.sampled_from(["a@x.io", "b@x.io", "ada@example.com", "not-an-email", ""])
+ages = st.sampled_from([None, 0, 42, 200, "abc", 3.5])
+companies = st.sampled_from([None, "company", 999_999, "x"])
+targets = st.sampled_from(["ada", "grace", "unknown", "abc"])
+item = st.fixed_dictionaries(
+    {}, optional={"name": names, "email": emails, "age": ages, "company": companies, "id": targets}
+)
+items = st.lists(st.one_of(item, item, item, st.sampled_from([1, "text", None, [1]])), max_size=6)
+
+
+def resolve(value, existing):
+    if not isinstance(value, dict):
+        return value
+    value = dict(value)
+    if value.get("company") == "company":
+        value["company"] = existing["company"].id
+    if "id" in value:
+        target = value["id"]
+        value["id"] = (
+            existing[target].id
+            if target in existing
+            else (10**9 if target == "unknown" else target)
+        )
+    return value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    batch=items,
+    verb=st.sampled_from(["post", "put", "patch", "delete", "upsert"]),
+    atomic=st.booleans(),
+    minimal=st.booleans(),
+)
+def test_json_and_xml_parse_to_the_same_result(api, batch, verb, atomic, minimal):
+    with transaction.atomic():
+        company = Company.objects.create(name="Initech")
+        existing = {
+            "ada": Contact.objects.create(name="Ada", email="ada@example.com", age=36),
+            "grace": Contact.objects.create(name="Grace", email="grace@example.com"),
+            "company": company,
+        }
+        body = [resolve(value, existing) for value in batch]
+        prefer = ["return=minimal"] if minimal else []
+        method = "post" if verb == "upsert" else verb
+        if verb == "upsert":
+            prefer.append("resolution=merge-duplicates")
+        response = getattr(api, method)(
+            URL + ("?atomic=true" if atomic else ""),
+            body,
+            format="json",
+            HTTP_PREFER=", ".join(prefer),
+        )
+        transaction.set_rollback(True)
+    from_json, from_xml = both_formats(response)
+    assert from_json == from_xml
+    assert from_xml.summary["total"] == len(batch) and from_xml.atomic is atomic
+
+
+def test_what_the_xml_now_says(api):
+    Contact.objects.create(name="Ada", email="ada@example.com", age=36)
+    batch = [
+        {"name": "B", "email": "b@x.io", "age": 7},
+        {"name": "", "email": "bad"},
+        {"id": 10**9, "name": "nobody"},
+    ]
+    from_json, from_xml = both_formats(api.post(URL, batch, format="json"))
+    assert from_xml.results[0].data["age"] == 7 and from_xml.results[0].data["company"] is None
+    assert from_xml.results[1].href is None  # the request item's URI is not a resource
+    assert from_xml.results[1].errors == {
+        "name": ["This field may not be blank."],
+        "email": ["Enter a valid email address."],
+    }
+    assert from_xml.summary == {
+        "total": 3,
+        "succeeded": 1,
+        "failed": 2,
+        "atomic": False,
+        "by_status": {"201": 1, "422": 2},
+    }
+    assert from_json == from_xml
