@@ -76,6 +76,7 @@ class MultiStatusMixin(ViewBase):
     # Lock update and delete targets (SELECT ... FOR UPDATE) until the batch commits.
     lock_bulk_targets: bool = True
     idempotency_key_required: bool | None = None
+    xml_style: str | None = None  # "status" or "propstat"; None: the XML_STYLE setting
 
     action: str | None  # set by DRF's ViewSetMixin
     bulk_database: str  # the database alias the running batch writes to

@@ -18,7 +18,7 @@ from . import xmlwriter
 from .browsable import MultiStatusBrowsableAPIRenderer
 from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE, is_xml_media_type
 from .results import ItemResult, MultiStatusData
-from .settings import multistatus_settings
+from .settings import PROPSTAT_STYLE, multistatus_settings
 from .statuses import reason_phrase, status_line
 
 __all__ = [
@@ -64,6 +64,10 @@ class MultiStatusXMLRenderer(BaseRenderer):
         if isinstance(data, MultiStatusData):
             results = data.multistatus.results
             hrefs = self.get_hrefs(results, request)
+            submitted = None
+            if self.get_style(renderer_context.get("view")) == PROPSTAT_STYLE:
+                items = getattr(request, "data", None) if request is not None else None
+                submitted = items if isinstance(items, list) else []
             body = xmlwriter.multistatus(
                 results,
                 hrefs,
@@ -74,12 +78,19 @@ class MultiStatusXMLRenderer(BaseRenderer):
                     href != result.href and href == self.item_uri(result.index, request)
                     for href, result in zip(hrefs, results, strict=True)
                 ],
+                submitted,
             )
         elif response is not None and response.status_code >= 400:
             body = xmlwriter.error_document(data)
         else:
             body = xmlwriter.data_document(data)
         return xmlwriter.document(body)
+
+    def get_style(self, view: Any) -> str:
+        """The view's ``xml_style``, or the ``XML_STYLE`` setting."""
+        if view is not None and getattr(view, "xml_style", None):
+            return view.xml_style
+        return multistatus_settings.XML_STYLE
 
     def get_hrefs(self, results: list[ItemResult], request: Request | None) -> list[str]:
         """Every item's href (see ``get_href``). When all are distinct absolute URIs without

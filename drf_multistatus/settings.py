@@ -15,6 +15,8 @@ SETTINGS_NAME = "DRF_MULTISTATUS"
 
 ALWAYS = "always"
 WHEN_MIXED = "when-mixed"
+STATUS_STYLE = "status"
+PROPSTAT_STYLE = "propstat"
 
 DEFAULTS: dict[str, Any] = {
     # Largest number of items one bulk request may carry; more answers 413. None: no limit.
@@ -33,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "ITEM_PATH": "~item",
     # Validation error codes that make an item 409 Conflict (not 422) when they are its only errors.
     "CONFLICT_CODES": ["unique"],
+    # How the XML body writes an item: "status" (a d:status, data in ms:data) or "propstat"
+    # (fields as d:prop properties in d:propstat, as PROPFIND and PROPPATCH answer).
+    "XML_STYLE": STATUS_STYLE,
     # Whether bulk requests (and single POSTs on bulk views) must carry an Idempotency-Key.
     "IDEMPOTENCY_KEY_REQUIRED": False,
     # Seconds a key's outcome is kept for replay; `manage.py prune_idempotency_keys` deletes
@@ -73,6 +78,12 @@ class MultiStatusSettings:
                 raise RuntimeError(
                     f"Unknown {SETTINGS_NAME} setting(s): {', '.join(sorted(unknown))}. "
                     f"Valid settings: {', '.join(sorted(self.defaults))}."
+                )
+            style = self._user_settings.get("XML_STYLE", STATUS_STYLE)
+            if style not in (STATUS_STYLE, PROPSTAT_STYLE):
+                raise RuntimeError(
+                    f"{SETTINGS_NAME}['XML_STYLE'] must be {STATUS_STYLE!r} or "
+                    f"{PROPSTAT_STYLE!r}, not {style!r}."
                 )
             outer = self._user_settings.get("OUTER_STATUS", ALWAYS)
             if outer not in VALID_OUTER_STATUS:

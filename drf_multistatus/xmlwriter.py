@@ -176,13 +176,14 @@ def multistatus(
     non_field_key: str,
     minimal: bool = False,
     item_hrefs: Sequence[bool] = (),
+    submitted: Sequence[Any] | None = None,
 ) -> str:
     """The ``DAV:multistatus`` of a batch: one ``d:response`` per item, with ``hrefs[i]``
     (``item_hrefs[i]`` where that href names the request item, not a resource), then the
     ``ms:summary`` of the JSON body."""
     statuses = [result.status for result in results]
     responses = None
-    flat = not minimal and NO_CONTENT not in statuses and not any(item_hrefs)
+    flat = not minimal and NO_CONTENT not in statuses and not any(item_hrefs) and submitted is None
     if results and flat and min(statuses) >= 200 and max(statuses) < 300:
         lines = {code: status_line(code) for code in set(statuses)}
         responses = flat_responses(
@@ -193,10 +194,14 @@ def multistatus(
         )
     if responses is None:
         marks = item_hrefs or [False] * len(results)
-        responses = "".join(
-            response(result, href, non_field_key, minimal, mark)
-            for result, href, mark in zip(results, hrefs, marks, strict=True)
-        )
+        parts = []
+        for result, href, mark in zip(results, hrefs, marks, strict=True):
+            styled = None
+            if submitted is not None and not minimal:  # the propstat style
+                item = submitted[result.index] if result.index < len(submitted) else None
+                styled = propstat_response(result, href, non_field_key, item, mark)
+            parts.append(styled or response(result, href, non_field_key, minimal, mark))
+        responses = "".join(parts)
     return (
         f"<d:multistatus {NAMESPACES}>{responses}{summary_element(summary)}"
         f"<d:responsedescription>{summary['succeeded']} of {summary['total']} items "
@@ -235,6 +240,51 @@ def response(
         f"{head}<d:error>{errors(messages)}</d:error>"
         f"<d:responsedescription>{text(description)}</d:responsedescription>"
         f"{index_element(result.index, item)}</d:response>"
+    )
+
+
+def propstat_response(
+    result: ItemResult,
+    href: str,
+    non_field_key: str,
+    submitted: Any = None,
+    item: bool = False,
+) -> str | None:
+    """One item's ``d:response`` in the propstat style, as PROPFIND and PROPPATCH answer: a
+    success's fields as ``d:prop`` properties with its status; a failed item's invalid fields
+    with their status, and every other field it submitted as 424 Failed Dependency (RFC 4918
+    §9.2). None where the item has no field to speak of (404, 403, a duplicate target, 500,
+    a 204): the status style answers for it."""
+    index = index_element(result.index, item)
+    head = f"<d:response><d:href>{text(href)}</d:href>"
+    if result.succeeded:
+        if not isinstance(result.data, Mapping) or not result.data:
+            return None
+        props = data(result.data, ("<d:prop", "</d:prop>"))
+        line = status_line(result.status)
+        return (
+            f"{head}<d:propstat>{props}<d:status>{line}</d:status></d:propstat>{index}</d:response>"
+        )
+    messages = list(iter_error_messages(result.errors or {}))
+    fields = [path.split(".")[0] for path, _m, _c in messages]
+    if not fields or any(f in ("", "detail", non_field_key) for f in fields):
+        return None
+    failed = "".join(f"{field_tags(name)[0]}/>" for name in dict.fromkeys(fields))
+    description = describe_messages(messages, non_field_key)
+    parts = [
+        f"<d:propstat><d:prop>{failed}</d:prop><d:status>{status_line(result.status)}</d:status>"
+        f"<d:responsedescription>{text(description)}</d:responsedescription></d:propstat>"
+    ]
+    others = [k for k in (submitted if isinstance(submitted, Mapping) else {}) if k not in fields]
+    if others:
+        dependent = "".join(f"{field_tags(str(name))[0]}/>" for name in others)
+        parts.append(
+            f"<d:propstat><d:prop>{dependent}</d:prop>"
+            f"<d:status>{status_line(424)}</d:status></d:propstat>"
+        )
+    return (
+        f"{head}{''.join(parts)}<d:error>{errors(messages)}</d:error>"
+        f"<d:responsedescription>{text(description)}</d:responsedescription>{index}</d:response>"
     )
 
 

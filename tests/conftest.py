@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 ROOT = Path(__file__).resolve().parent.parent
 DAV = "DAV:"
 MS = "urn:drf-multistatus"
-NS = {"D": DAV, "ms": MS}
+NS = {"D": DAV, "d": DAV, "ms": MS}
 STATUS_LINE = re.compile(r"^HTTP/1\.1 ([2-5]\d\d) [A-Za-z][A-Za-z -]*$")
 SCHEMA = etree.RelaxNG(etree.parse(Path(__file__).with_name("dav_multistatus.rng")))
 

@@ -20,10 +20,7 @@ URL = "/api/contacts/"
 
 def both_formats(response) -> tuple:
     """The response's body as JSON, and the same outcome rendered as XML."""
-    xml = MultiStatusXMLRenderer().render(
-        response.data,
-        renderer_context={"request": response.wsgi_request, "response": response},
-    )
+    xml = both_xml(response)
     status = response.status_code
     return parse(response.content, "application/json", status), parse(
         xml, "application/xml", status
@@ -63,8 +60,19 @@ def resolve(value, existing):
     verb=st.sampled_from(["post", "put", "patch", "delete", "upsert"]),
     atomic=st.booleans(),
     minimal=st.booleans(),
+    style=st.sampled_from(["status", "propstat"]),
 )
-def test_json_and_xml_parse_to_the_same_result(api, batch, verb, atomic, minimal):
+def test_json_and_xml_parse_to_the_same_result(api, batch, verb, atomic, minimal, style):
+    from demo_project.contacts.views import ContactViewSet
+
+    ContactViewSet.xml_style = style
+    try:
+        check_both_formats(api, batch, verb, atomic, minimal)
+    finally:
+        ContactViewSet.xml_style = None
+
+
+def check_both_formats(api, batch, verb, atomic, minimal):
     with transaction.atomic():
         company = Company.objects.create(name="Initech")
         existing = {
@@ -111,3 +119,57 @@ def test_what_the_xml_now_says(api):
         "by_status": {"201": 1, "422": 2},
     }
     assert from_json == from_xml
+
+
+def test_the_propstat_style(api):
+    """``/api/tags/`` writes its items as PROPFIND and PROPPATCH answer: fields as properties."""
+    from demo_project.contacts.models import Tag
+
+    from .conftest import NS, parse_multistatus
+
+    Tag.objects.create(slug="work", label="Work")
+    created = api.post("/api/tags/", [{"slug": "home", "label": "Home"}], format="json")
+    root = parse_multistatus(both_xml(created))
+    propstat = root.find("d:response/d:propstat", NS)
+    assert propstat.findtext("d:status", namespaces=NS) == "HTTP/1.1 201 Created"
+    assert propstat.findtext("d:prop/ms:label", namespaces=NS) == "Home"
+    assert root.find("d:response/d:status", NS) is None
+    refused = api.post(
+        "/api/tags/",
+        [{"slug": "ok", "label": "x" * 60}, {"slug": "work", "label": "W"}],
+        format="json",
+    )
+    root = parse_multistatus(both_xml(refused))
+    first, second = root.findall("d:response", NS)
+    stats = [
+        (p.findtext("d:status", namespaces=NS), [etree_local(c) for c in p.find("d:prop", NS)])
+        for p in first.findall("d:propstat", NS)
+    ]
+    assert stats == [
+        ("HTTP/1.1 422 Unprocessable Content", ["label"]),
+        ("HTTP/1.1 424 Failed Dependency", ["slug"]),
+    ]
+    assert [p.findtext("d:status", namespaces=NS) for p in second.findall("d:propstat", NS)] == [
+        "HTTP/1.1 409 Conflict",
+        "HTTP/1.1 424 Failed Dependency",
+    ]
+    for response in (created, refused):
+        from_json, from_xml = both_formats(response)
+        assert from_json == from_xml
+
+
+def both_xml(response) -> bytes:
+    return MultiStatusXMLRenderer().render(
+        response.data,
+        renderer_context={
+            "request": response.renderer_context["request"],
+            "response": response,
+            "view": response.renderer_context["view"],
+        },
+    )
+
+
+def etree_local(element) -> str:
+    from lxml import etree
+
+    return etree.QName(element).localname

@@ -28,3 +28,4 @@ class TagViewSet(BulkModelViewSet):
     lookup_field = "slug"
     atomic_batch = True
     allow_atomic_param = False
+    xml_style = "propstat"  # XML items as PROPFIND/PROPPATCH answer them

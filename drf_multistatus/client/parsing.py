@@ -53,7 +53,8 @@ class Result:
     errors: dict[str, Any] | None = None
     description: str | None = None
     conditions: tuple[str, ...] = ()  # Clark names of DAV:error conditions (other servers)
-    propstats: tuple[PropStat, ...] = ()
+    # How a propstat body said it (compared by nothing: the outcome is the rest).
+    propstats: tuple[PropStat, ...] = field(default=(), compare=False)
     location: str | None = None  # a DAV:location (or JSON "location"), where the body has one
 
     @property
@@ -248,7 +249,7 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
     location = response.findtext(f"{_dav('location')}/{_dav('href')}")
     data_element = response.find(_ms("data"))
     data = xmlreader.element_data(data_element) if data_element is not None else None
-    if data is None and propstats:
+    if data is None and any(is_success(p.status) for p in propstats):
         data = {k: v for p in propstats if is_success(p.status) for k, v in p.props.items()}
     return [
         Result(
@@ -270,7 +271,13 @@ def _propstat(element: etree._Element) -> PropStat:
     prop = element.find(_dav("prop"))
     props = {}
     for child in prop if prop is not None else ():
-        if isinstance(child.tag, str):
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == _ms("field"):  # this format's properties: named and typed as in JSON
+            props[child.get("name", "")] = xmlreader.element_data(child)
+        elif etree.QName(child).namespace == XML_NAMESPACE:
+            props[etree.QName(child).localname] = xmlreader.element_data(child)
+        else:
             props[child.tag] = xmlreader.element_data(child) if len(child) else child.text
     return PropStat(
         status=status_code(element.findtext(_dav("status"))),
