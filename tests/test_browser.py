@@ -46,6 +46,14 @@ def rows(database: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def log_in(page, base: str, then: str) -> None:
+    """Log in as the demo user through DRF's login view, as a person would."""
+    page.goto(f"{base}/api-auth/login/?next={then}")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", "demo")
+    page.click("[type=submit]")
+
+
 def test_bulk_create_and_update_through_the_browsable_api(chromium_path, demo):
     from playwright.sync_api import sync_playwright
 
@@ -63,11 +71,7 @@ def test_bulk_create_and_update_through_the_browsable_api(chromium_path, demo):
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(15_000)
 
-        # Log in through DRF's login view, as a person would.
-        page.goto(f"{base}/api-auth/login/?next=/api/contacts/")
-        page.fill("input[name=username]", "demo")
-        page.fill("input[name=password]", "demo")
-        page.click("[type=submit]")
+        log_in(page, base, "/api/contacts/")
         page.wait_for_url(f"{base}/api/contacts/")
         assert "demo" in page.inner_text(".navbar")
 
@@ -168,10 +172,7 @@ def test_job_page_shows_progress_then_the_results(chromium_path, demo, tmp_path)
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
-        page.goto(f"{base}/api-auth/login/?next={job_url.removeprefix(base)}")
-        page.fill("input[name=username]", "demo")
-        page.fill("input[name=password]", "demo")
-        page.click("[type=submit]")
+        log_in(page, base, job_url.removeprefix(base))
         page.wait_for_selector(".bulk-job")
         assert page.get_attribute(".bulk-job", "data-state") == "queued"
         assert page.inner_text(".progress-bar").strip() == "0%"
