@@ -2,16 +2,20 @@
 # make test: set up and run the test suite (SQLite; DATABASE_URL=postgres://... for PostgreSQL)
 PYTHON ?= python3
 VENV ?= .venv
-# Extra pip requirements, e.g. PIP_SPEC="django==5.2.* djangorestframework==3.16.*"
+# Extra pip requirements, each quoted for the shell, e.g. PIP_SPEC="'django==5.2.*'"
 PIP_SPEC ?=
 PYTEST_ARGS ?=
 
 .PHONY: install test demo lint wheel bench
 
+# caldav and nc-py-api (read by the interop tests) need niquests, whose urllib3-future, installed
+# from its wheel, replaces urllib3 in the whole virtualenv at every start (a .pth file) and breaks
+# requests and schemathesis; built from source with URLLIB3_NO_OVERRIDE=1 it keeps to itself.
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e ".[dev]" $(PIP_SPEC)
+	URLLIB3_NO_OVERRIDE=1 $(VENV)/bin/python -m pip install -q --no-cache-dir \
+		--no-binary urllib3-future -e ".[dev]" $(PIP_SPEC)
 	touch $@
 
 install: $(VENV)/.installed

@@ -13,6 +13,7 @@ from typing import Any
 
 NON_FIELD_ERRORS_KEY = "non_field_errors"
 NO_CONTENT = 204
+FAILED_DEPENDENCY = 424
 
 
 def is_success(code: int) -> bool:

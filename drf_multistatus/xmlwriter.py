@@ -18,7 +18,13 @@ from operator import itemgetter
 from typing import Any
 
 from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSD_NAMESPACE, XSI_NAMESPACE
-from .results import NO_CONTENT, ItemResult, describe_messages, iter_error_messages
+from .results import (
+    FAILED_DEPENDENCY,
+    NO_CONTENT,
+    ItemResult,
+    describe_messages,
+    iter_error_messages,
+)
 from .statuses import reason_phrase, status_line
 
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
@@ -179,8 +185,11 @@ def multistatus(
     submitted: Sequence[Any] | None = None,
 ) -> str:
     """The ``DAV:multistatus`` of a batch: one ``d:response`` per item, with ``hrefs[i]``
-    (``item_hrefs[i]`` where that href names the request item, not a resource), then the
-    ``ms:summary`` of the JSON body."""
+    (``item_hrefs[i]`` where that href names the request item, not a resource), and the JSON
+    body's summary in attributes of the root.
+
+    Nothing but ``d:response`` elements sits in the root: some WebDAV clients read each child of
+    ``d:multistatus`` as a response."""
     statuses = [result.status for result in results]
     responses = None
     flat = not minimal and NO_CONTENT not in statuses and not any(item_hrefs) and submitted is None
@@ -202,22 +211,17 @@ def multistatus(
                 styled = propstat_response(result, href, non_field_key, item, mark)
             parts.append(styled or response(result, href, non_field_key, minimal, mark))
         responses = "".join(parts)
-    return (
-        f"<d:multistatus {NAMESPACES}>{responses}{summary_element(summary)}"
-        f"<d:responsedescription>{summary['succeeded']} of {summary['total']} items "
-        "succeeded.</d:responsedescription></d:multistatus>"
-    )
+    return f"<d:multistatus {NAMESPACES}{summary_attributes(summary)}>{responses}</d:multistatus>"
 
 
-def summary_element(summary: Mapping[str, Any]) -> str:
-    """``ms:summary``: the JSON body's ``summary``, an extension element WebDAV clients skip."""
-    counts = "".join(
-        f'<ms:count status="{code}">{n}</ms:count>' for code, n in summary["by_status"].items()
-    )
+def summary_attributes(summary: Mapping[str, Any]) -> str:
+    """The JSON body's ``summary`` as extension attributes of ``d:multistatus``, which WebDAV
+    clients ignore (RFC 4918 §17): ``ms:by-status`` lists ``status:count`` pairs."""
+    by_status = " ".join(f"{code}:{n}" for code, n in summary["by_status"].items())
     atomic = "true" if summary["atomic"] else "false"
     return (
-        f'<ms:summary total="{summary["total"]}" succeeded="{summary["succeeded"]}" '
-        f'failed="{summary["failed"]}" atomic="{atomic}">{counts}</ms:summary>'
+        f' ms:total="{summary["total"]}" ms:succeeded="{summary["succeeded"]}"'
+        f' ms:failed="{summary["failed"]}" ms:atomic="{atomic}" ms:by-status="{by_status}"'
     )
 
 
@@ -253,8 +257,9 @@ def propstat_response(
     """One item's ``d:response`` in the propstat style, as PROPFIND and PROPPATCH answer: a
     success's fields as ``d:prop`` properties with its status; a failed item's invalid fields
     with their status, and every other field it submitted as 424 Failed Dependency (RFC 4918
-    §9.2). None where the item has no field to speak of (404, 403, a duplicate target, 500,
-    a 204): the status style answers for it."""
+    §9.2); every field of an item not run because another failed as 424. None where the item
+    has no field to speak of (404, 403, a duplicate target, 500, a 204): the status style
+    answers for it."""
     index = index_element(result.index, item)
     head = f"<d:response><d:href>{text(href)}</d:href>"
     if result.succeeded:
@@ -266,25 +271,35 @@ def propstat_response(
             f"{head}<d:propstat>{props}<d:status>{line}</d:status></d:propstat>{index}</d:response>"
         )
     messages = list(iter_error_messages(result.errors or {}))
-    fields = [path.split(".")[0] for path, _m, _c in messages]
-    if not fields or any(f in ("", "detail", non_field_key) for f in fields):
+    description = describe_messages(messages, non_field_key) or reason_phrase(result.status)
+    fields = list(dict.fromkeys(path.split(".")[0] for path, _m, _c in messages))
+    if any(name in ("", "detail", non_field_key) for name in fields):
+        fields = []  # an error of the item as a whole
+    others = (
+        [str(k) for k in submitted if k not in fields] if isinstance(submitted, Mapping) else []
+    )
+    if fields:
+        parts = [propstat(fields, result.status, description)]
+        parts += [propstat(others, FAILED_DEPENDENCY)] if others else []
+    elif result.status == FAILED_DEPENDENCY and others:
+        parts = [propstat(others, FAILED_DEPENDENCY)]
+    else:
         return None
-    failed = "".join(f"{field_tags(name)[0]}/>" for name in dict.fromkeys(fields))
-    description = describe_messages(messages, non_field_key)
-    parts = [
-        f"<d:propstat><d:prop>{failed}</d:prop><d:status>{status_line(result.status)}</d:status>"
-        f"<d:responsedescription>{text(description)}</d:responsedescription></d:propstat>"
-    ]
-    others = [k for k in (submitted if isinstance(submitted, Mapping) else {}) if k not in fields]
-    if others:
-        dependent = "".join(f"{field_tags(str(name))[0]}/>" for name in others)
-        parts.append(
-            f"<d:propstat><d:prop>{dependent}</d:prop>"
-            f"<d:status>{status_line(424)}</d:status></d:propstat>"
-        )
     return (
         f"{head}{''.join(parts)}<d:error>{errors(messages)}</d:error>"
         f"<d:responsedescription>{text(description)}</d:responsedescription>{index}</d:response>"
+    )
+
+
+def propstat(names: Sequence[str], status: int, description: str = "") -> str:
+    """A ``d:propstat`` naming the properties ``names`` (empty elements) with one status."""
+    props = "".join(f"{field_tags(name)[0]}/>" for name in names)
+    described = (
+        f"<d:responsedescription>{text(description)}</d:responsedescription>" if description else ""
+    )
+    return (
+        f"<d:propstat><d:prop>{props}</d:prop><d:status>{status_line(status)}</d:status>"
+        f"{described}</d:propstat>"
     )
 
 

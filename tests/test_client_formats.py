@@ -136,11 +136,15 @@ def test_the_propstat_style(api):
     assert root.find("d:response/d:status", NS) is None
     refused = api.post(
         "/api/tags/",
-        [{"slug": "ok", "label": "x" * 60}, {"slug": "work", "label": "W"}],
+        [
+            {"slug": "ok", "label": "x" * 60},
+            {"slug": "work", "label": "W"},
+            {"slug": "fine", "label": "Fine"},
+        ],
         format="json",
     )
     root = parse_multistatus(both_xml(refused))
-    first, second = root.findall("d:response", NS)
+    first, second, third = root.findall("d:response", NS)
     stats = [
         (p.findtext("d:status", namespaces=NS), [etree_local(c) for c in p.find("d:prop", NS)])
         for p in first.findall("d:propstat", NS)
@@ -153,6 +157,11 @@ def test_the_propstat_style(api):
         "HTTP/1.1 409 Conflict",
         "HTTP/1.1 424 Failed Dependency",
     ]
+    # Not saved because the others failed: every field it submitted is 424, as in PROPPATCH.
+    (dependent,) = third.findall("d:propstat", NS)
+    assert dependent.findtext("d:status", namespaces=NS) == "HTTP/1.1 424 Failed Dependency"
+    assert [etree_local(c) for c in dependent.find("d:prop", NS)] == ["slug", "label"]
+    assert third.find("d:error/ms:error", NS).get("code") == "failed_dependency"
     for response in (created, refused):
         from_json, from_xml = both_formats(response)
         assert from_json == from_xml

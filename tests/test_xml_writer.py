@@ -90,19 +90,11 @@ def reference(multistatus: MultiStatus, hrefs: list[str]) -> bytes:
         if result.succeeded:
             fill(etree.SubElement(response, ms("data")), result.data)
     summary = multistatus.summary()
-    element = etree.SubElement(
-        root,
-        ms("summary"),
-        total=str(summary["total"]),
-        succeeded=str(summary["succeeded"]),
-        failed=str(summary["failed"]),
-        atomic="true" if summary["atomic"] else "false",
-    )
-    for code, n in summary["by_status"].items():
-        etree.SubElement(element, ms("count"), status=code).text = str(n)
-    etree.SubElement(
-        root, dav("responsedescription")
-    ).text = f"{summary['succeeded']} of {summary['total']} items succeeded."
+    root.set(ms("total"), str(summary["total"]))
+    root.set(ms("succeeded"), str(summary["succeeded"]))
+    root.set(ms("failed"), str(summary["failed"]))
+    root.set(ms("atomic"), "true" if summary["atomic"] else "false")
+    root.set(ms("by-status"), " ".join(f"{code}:{n}" for code, n in summary["by_status"].items()))
     return etree.tostring(root, method="c14n")
 
 

@@ -200,25 +200,24 @@ def parse_xml(raw: bytes, status: int | None = None) -> MultiStatusBody:
     results: list[Result] = []
     for response in root.iterchildren(_dav("response")):
         results.extend(_response_results(response, len(results)))
-    summary_element = root.find(_ms("summary"))
-    if summary_element is None:  # another WebDAV server's body
-        description = normalize(root.findtext(_dav("responsedescription")))
+    description = normalize(root.findtext(_dav("responsedescription")))
+    if root.get(_ms("total")) is None:  # another WebDAV server's body
         return MultiStatusBody(results, status=status, description=description)
-    summary = read_summary(summary_element)
-    return MultiStatusBody(results, status=status, atomic=summary["atomic"], summary=summary)
+    summary = read_summary(root)
+    return MultiStatusBody(
+        results, status=status, atomic=summary["atomic"], description=description, summary=summary
+    )
 
 
-def read_summary(element: etree._Element) -> dict[str, Any]:
-    """``ms:summary``: the JSON body's ``summary``, carried in the XML as an extension."""
+def read_summary(root: etree._Element) -> dict[str, Any]:
+    """The JSON body's ``summary``, carried in extension attributes of ``d:multistatus``."""
+    pairs = (pair.partition(":") for pair in (root.get(_ms("by-status")) or "").split())
     return {
-        "total": int(element.get("total", 0)),
-        "succeeded": int(element.get("succeeded", 0)),
-        "failed": int(element.get("failed", 0)),
-        "atomic": element.get("atomic") == "true",
-        "by_status": {
-            count.get("status", ""): int(count.text or 0)
-            for count in element.iterchildren(_ms("count"))
-        },
+        "total": int(root.get(_ms("total"), 0)),
+        "succeeded": int(root.get(_ms("succeeded"), 0)),
+        "failed": int(root.get(_ms("failed"), 0)),
+        "atomic": root.get(_ms("atomic")) == "true",
+        "by_status": {code: int(count) for code, _colon, count in pairs},
     }
 
 
