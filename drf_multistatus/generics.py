@@ -18,7 +18,12 @@ from django.db import models, router
 from django.urls import NoReverseMatch
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    NotFound,
+    ValidationError,
+)
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -246,6 +251,17 @@ class MultiStatusMixin(ViewBase):
             outcome = status.HTTP_500_INTERNAL_SERVER_ERROR, dict(SERVER_ERROR)
         code, errors = outcome
         return ItemResult(index=index, status=code, href=href, errors=errors)
+
+    def item_reference(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """``<list URL>~item/<N>``, the XML href of an item that had no resource: it names item
+        N of a bulk request, not a resource, and answers 404 saying so."""
+        raise NotFound(
+            _(
+                "This URL names item %(index)s of a bulk request, not a resource: the request's "
+                "207 body holds that item's outcome."
+            )
+            % {"index": kwargs.get("index")}
+        )
 
     # Response --------------------------------------------------------------------------------
 

@@ -123,8 +123,8 @@ class MultiStatusXMLRenderer(BaseRenderer):
 
     def item_uri(self, index: int, request: Request | None) -> str:
         """``<request URL>/~item/<index>``: a path of its own, which path-keyed WebDAV clients
-        keep apart from the others; dereferenced, it is a 404 (no route has two segments
-        there)."""
+        keep apart from the others; dereferenced, it is a 404 that says what it names (the
+        bulk routers' ``item_reference`` route)."""
         base = request.build_absolute_uri(request.path) if request is not None else "/"
         if not base.endswith("/"):
             base += "/"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from rest_framework.routers import DefaultRouter, Route, SimpleRouter
 
 from .actions import LIST_ROUTES
@@ -20,7 +23,21 @@ def with_bulk_list_methods(routes: list) -> list:
 
 
 class BulkRoutesMixin:
-    """Bulk methods on list URLs, and the resources of background jobs at ``JOB_URL_PREFIX``."""
+    """Bulk methods on list URLs, the hrefs of items without a resource (``ITEM_PATH``), and the
+    resources of background jobs at ``JOB_URL_PREFIX``."""
+
+    def get_routes(self, viewset: Any) -> list:
+        """DRF's routes, and first ``<prefix>/~item/<N>``, which a bulk viewset answers with a
+        404 that says what the URL names."""
+        item = re.escape(multistatus_settings.ITEM_PATH).replace("{", "{{").replace("}", "}}")
+        reference = Route(
+            url=rf"^{{prefix}}/{item}/(?P<index>[0-9]+)$",
+            mapping={"get": "item_reference"},
+            name="{basename}-item",
+            detail=False,
+            initkwargs={"schema": None},  # not an operation of the API
+        )
+        return [reference, *super().get_routes(viewset)]  # type: ignore[misc]
 
     def get_urls(self) -> list:
         from .jobs import BulkJobViewSet

@@ -257,4 +257,7 @@ def test_hrefs_are_distinct_by_path_and_the_prefix_is_d(api):
     paths = [urlsplit(href).path for href in hrefs]
     assert len(set(paths)) == 5 and not any(urlsplit(h).query for h in hrefs)
     assert paths[1] == "/api/contacts/~item/1"
-    assert api.get(paths[1]).status_code == 404
+    dereferenced = api.get(paths[1], HTTP_ACCEPT="application/json")
+    assert dereferenced.status_code == 404
+    assert dereferenced.json()["detail"].startswith("This URL names item 1 of a bulk request")
+    assert api.put(paths[1], [], format="json").status_code == 405  # and changes nothing
