@@ -103,9 +103,14 @@ class MultiStatusMixin(ViewBase):
 
     def get_idempotent_request(self, request: Request) -> IdempotentRequest | None:
         """The request's ``Idempotency-Key``, read (with the raw body it fingerprints) before
-        anything parses the body; None without one, and for safe methods."""
+        anything parses the body; None without one, for safe methods, and for the actions that
+        do not honour it (the detail routes, extra actions): only POST and the bulk verbs do."""
         header = request.META.get("HTTP_IDEMPOTENCY_KEY")
         if header is None or request.method in SAFE_METHODS:
+            return None
+        if self.action is not None and not (
+            isinstance(self.action, BulkAction) or self.action == "create"
+        ):
             return None
         key = parse_key(header)
         return IdempotentRequest(request, key, request._request.body, self.get_bulk_database())

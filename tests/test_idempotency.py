@@ -166,6 +166,16 @@ def test_malformed_keys_are_400_and_run_nothing(api, header, message):
     assert not Contact.objects.exists()
 
 
+def test_detail_routes_ignore_the_key(api):
+    """Only POST and the bulk verbs honour a key; elsewhere it is not even read."""
+    contact = Contact.objects.create(name="Ada", email="ada@example.com")
+    url = f"{URL}{contact.pk}/"
+    response = api.patch(url, {"age": 3}, format="json", HTTP_IDEMPOTENCY_KEY='"unterminated')
+    assert response.status_code == 200 and response.json()["age"] == 3
+    assert api.delete(url, HTTP_IDEMPOTENCY_KEY="two words").status_code == 204
+    assert not IdempotencyRecord.objects.exists()
+
+
 def test_key_forms():
     assert (
         parse_key('"8e03978e-40d5-43e8-bc93-6894a57f9324"')
