@@ -5,8 +5,10 @@ Each chunk of a non-atomic job commits together with its results and the job's p
 worker killed mid-job loses at most the chunk in flight, and the job resumes from the last
 committed chunk: no item applied twice, none lost. A job whose worker died is noticed by its
 heartbeat (older than ``JOB_STALE_AFTER`` seconds while running) when its resource is read, or by
-``manage.py resume_bulk_jobs``, and enqueued again. An atomic job runs in one transaction, as the
-synchronous request would.
+``manage.py resume_bulk_jobs``, and enqueued again. A job that raises outside its items (which
+answer for their own exceptions) ends ``failed``, its unrun items 500, rather than being resumed
+into the same error again. An atomic job runs in one transaction, as the synchronous request
+would.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ logger = logging.getLogger("drf_multistatus")
 #: Request headers a job keeps, to replay its request as it came.
 KEPT_HEADERS = ("HTTP_PREFER", "HTTP_ACCEPT_LANGUAGE")
 CANCELLED = ErrorDetail("Not run: the job was cancelled before this item's turn.", "cancelled")
+JOB_FAILED = ErrorDetail(
+    "Not run: the job stopped on an unexpected server error before this item's turn.", "job_failed"
+)
 
 
 # Submitting -------------------------------------------------------------------------------------
@@ -120,10 +125,25 @@ def job_state(job: BulkJob, url: str | None = None) -> dict[str, Any]:
 
 
 def run_job(job_id: str) -> None:
-    """Run (or resume) a job: every chunk not yet committed, in order."""
+    """Run (or resume) a job: every chunk not yet committed, in order.
+
+    On an error outside the items the job ends ``failed``, its unrun items 500. Where even that
+    cannot be written (the database went away), the error propagates and the job stays
+    ``running``, to be resumed once its heartbeat is stale."""
+    try:
+        view = run_chunks(job_id)
+    except Exception:
+        logger.exception("bulk job %s failed", job_id)
+        finish(job_id, None, failed=True)
+    else:
+        finish(job_id, view)
+
+
+def run_chunks(job_id: str) -> Any:
+    """Run the chunks of a job not yet run; return the view that ran them."""
     job = BulkJob.objects.filter(pk=job_id).first()
     if job is None or job.ended:
-        return
+        return None
     now = timezone.now()
     first_start = job.started is None
     BulkJob.objects.filter(pk=job.pk).update(
@@ -143,7 +163,7 @@ def run_job(job_id: str) -> None:
                 break
             items = run_chunk(job, view, refused, chunk_id, seen)
             operation_for(view, job, items, start, seen).remember_targets(seen)
-    finish(job.pk, view)
+    return view
 
 
 def operation_for(view: Any, job: BulkJob, items: list[Any], start: int, seen: dict) -> Operation:
@@ -216,29 +236,32 @@ def record_progress(job_id: Any, results: list[ItemResult]) -> None:
     job.save(update_fields=["counts", "done", "heartbeat"])
 
 
-def finish(job_id: Any, view: Any) -> None:
-    """End the job: items a cancel left unrun get 424 ``cancelled``; the outer status is the
-    view's policy applied to the counts."""
+def finish(job_id: Any, view: Any, failed: bool = False) -> None:
+    """End the job: items a cancel left unrun get 424 ``cancelled`` (500 ``job_failed`` where
+    the job ``failed``); the outer status is the view's policy applied to the counts."""
     with transaction.atomic(using=router.db_for_write(BulkJob)):
-        job = BulkJob.objects.select_for_update().get(pk=job_id)
-        if job.ended:
+        job = BulkJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.ended:
             return
         unrun = list(job.chunks.select_for_update().filter(results__isnull=True))
+        code = status.HTTP_500_INTERNAL_SERVER_ERROR if failed else FailedDependency.status_code
+        errors = (
+            {"detail": JOB_FAILED}
+            if failed
+            else error_dict(FailedDependency(CANCELLED, "cancelled"))
+        )
         for chunk in unrun:
             results = [
-                ItemResult(
-                    index=chunk.start + i,
-                    status=FailedDependency.status_code,
-                    errors=error_dict(FailedDependency(CANCELLED, "cancelled")),
-                )
+                ItemResult(index=chunk.start + i, status=code, errors=errors)
                 for i in range(len(chunk.items))
             ]
             chunk.results = [dump_result(result, job.minimal) for result in results]
             chunk.save(update_fields=["results"])
-            job.counts[str(FailedDependency.status_code)] = job.counts.get(
-                str(FailedDependency.status_code), 0
-            ) + len(results)
-        job.state = BulkJob.CANCELLED if unrun else BulkJob.FINISHED
+            job.counts[str(code)] = job.counts.get(str(code), 0) + len(results)
+        if failed:
+            job.state = BulkJob.FAILED
+        else:
+            job.state = BulkJob.CANCELLED if unrun else BulkJob.FINISHED
         job.finished = timezone.now()
         job.outer_status = outer_status(view, job.counts)
         job.save()

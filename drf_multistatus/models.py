@@ -35,8 +35,9 @@ class IdempotencyRecord(models.Model):
 class BulkJob(models.Model):
     """A bulk request run in the background (``Prefer: respond-async``), chunk by chunk."""
 
-    QUEUED, RUNNING, FINISHED, CANCELLED = "queued", "running", "finished", "cancelled"
-    STATES = [(s, s) for s in (QUEUED, RUNNING, FINISHED, CANCELLED)]
+    QUEUED, RUNNING, FINISHED = "queued", "running", "finished"
+    CANCELLED, FAILED = "cancelled", "failed"
+    STATES = [(s, s) for s in (QUEUED, RUNNING, FINISHED, CANCELLED, FAILED)]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -71,7 +72,7 @@ class BulkJob(models.Model):
 
     @property
     def ended(self) -> bool:
-        return self.state in (self.FINISHED, self.CANCELLED)
+        return self.state in (self.FINISHED, self.CANCELLED, self.FAILED)
 
 
 class BulkJobChunk(models.Model):

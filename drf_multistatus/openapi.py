@@ -189,7 +189,7 @@ JOB_ACCEPTED = {
                     "id": {"type": "string", "format": "uuid"},
                     "state": {
                         "type": "string",
-                        "enum": ["queued", "running", "finished", "cancelled"],
+                        "enum": ["queued", "running", "finished", "cancelled", "failed"],
                     },
                     "total": {"type": "integer"},
                     "done": {"type": "integer"},

@@ -11,6 +11,6 @@ bulk_request_finished = Signal()
 #: Sent when a background job starts (once, not again when it resumes), with ``job``.
 bulk_job_started = Signal()
 
-#: Sent when a background job finished or was cancelled, with ``job`` (its ``state``, ``total``,
-#: ``counts`` by status). A log record on the ``drf_multistatus`` logger says the same.
+#: Sent when a background job finished, was cancelled or failed, with ``job`` (its ``state``,
+#: ``total``, ``counts`` by status). A log record on the ``drf_multistatus`` logger says the same.
 bulk_job_finished = Signal()

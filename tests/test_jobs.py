@@ -168,6 +168,40 @@ def test_a_running_job_shows_its_progress_and_can_be_cancelled(api):
     assert not Contact.objects.exists()
 
 
+@override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 2})
+def test_a_job_that_raises_outside_its_items_ends_failed(api, monkeypatch):
+    """Not resumed into the same error forever: the chunks committed stay, the others are 500."""
+    from drf_multistatus import background
+
+    record_progress = background.record_progress
+    calls = []
+
+    def breaks_on_the_second_chunk(job_id, results):
+        calls.append(job_id)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        record_progress(job_id, results)
+
+    monkeypatch.setattr(background, "record_progress", breaks_on_the_second_chunk)
+    response = submit(api, items(5))
+    background.run_job(response.json()["id"])
+    job = BulkJob.objects.get()
+    assert job.state == "failed" and job.ended
+    body = api.get(response["Location"])
+    assert body.status_code == 207
+    assert [r["status"] for r in body.json()["results"]] == [201, 201, 500, 500, 500]
+    assert body.json()["results"][2]["errors"] == {"detail": str(background.JOB_FAILED)}
+    # The second chunk's writes rolled back with it; the first chunk's stay.
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "c0@example.com",
+        "c1@example.com",
+    ]
+    job.heartbeat = job.created  # long stale
+    job.save()
+    assert not background.resume_if_stale(job)  # ended: never enqueued again
+    assert api.delete(response["Location"]).status_code == 409
+
+
 def test_limits(api, settings):
     settings.DRF_MULTISTATUS = {"MAX_BATCH_SIZE": 2, "MAX_BACKGROUND_BATCH_SIZE": 3}
     assert api.post(URL, items(3), format="json").status_code == 413

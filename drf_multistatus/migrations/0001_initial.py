@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('options', models.JSONField(default=dict)),
                 ('atomic', models.BooleanField(default=False)),
                 ('minimal', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('finished', 'finished'), ('cancelled', 'cancelled')], default='queued', max_length=10)),
+                ('state', models.CharField(choices=[('queued', 'queued'), ('running', 'running'), ('finished', 'finished'), ('cancelled', 'cancelled'), ('failed', 'failed')], default='queued', max_length=10)),
                 ('total', models.PositiveIntegerField()),
                 ('done', models.PositiveIntegerField(default=0)),
                 ('counts', models.JSONField(default=dict)),
