@@ -92,7 +92,8 @@ def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
     tag_prefer = [p for p in tags["post"]["parameters"] if p["name"] == "Prefer"]
     assert set(tag_prefer[0]["schema"]["enum"]) == {"respond-async", "return=minimal"}
     accepted = delete["responses"]["202"]["content"]["application/json"]["schema"]
-    assert accepted["properties"]["state"]["enum"] == ["queued", "running", "finished", "cancelled"]
+    states = ["queued", "running", "finished", "cancelled", "failed"]
+    assert accepted["properties"]["state"]["enum"] == states
     job = spectacular_schema["paths"]["/api/bulk-jobs/{id}/"]
     assert set(job) == {"get", "delete"}
     assert "delete" in tags and "delete" in spectacular_schema["paths"]["/api/companies/"]
