@@ -27,7 +27,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import models, router, transaction
 from django.db.models import F
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework import serializers, status
@@ -42,7 +42,7 @@ from .idempotency import dump, load
 from .models import BulkJob, BulkJobChunk
 from .preferences import RESPOND_ASYNC
 from .results import ItemResult, MultiStatus
-from .settings import WHEN_MIXED, multistatus_settings, view_setting
+from .settings import PROPSTAT_STYLE, WHEN_MIXED, multistatus_settings, view_setting
 from .signals import bulk_job_finished, bulk_job_started
 
 if TYPE_CHECKING:
@@ -353,6 +353,23 @@ def load_results(job: BulkJob) -> Iterator[ItemResult]:
                 data=r["data"],
                 errors=load(r["errors"]),
             )
+
+
+def job_renderer_context(job: BulkJob) -> dict[str, Any]:
+    """What the XML renderer needs to write an ended job's 207 as the synchronous request's: that
+    request's URL (the base of the hrefs of items without a resource), its view's XML style,
+    and for the propstat style the items submitted."""
+    path = job.path.partition("?")[0]
+    try:
+        view_class = getattr(resolve(path).func, "cls", None)
+    except Resolver404:  # the project's URLs changed since
+        view_class = None
+    style = getattr(view_class, "xml_style", None) or multistatus_settings.XML_STYLE
+    context: dict[str, Any] = {"bulk_request_url": job.base_uri + path, "xml_style": style}
+    if style == PROPSTAT_STYLE and not job.minimal:
+        chunks = job.chunks.values_list("items", flat=True)
+        context["bulk_items"] = [item for items in chunks for item in items]
+    return context
 
 
 def job_multistatus(job: BulkJob) -> MultiStatus:

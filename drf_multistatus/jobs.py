@@ -16,7 +16,13 @@ from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .background import BulkJobSerializer, job_multistatus, job_state, resume_if_stale
+from .background import (
+    BulkJobSerializer,
+    job_multistatus,
+    job_renderer_context,
+    job_state,
+    resume_if_stale,
+)
 from .models import BulkJob
 from .parsers import multistatus_parser_classes
 from .renderers import multistatus_renderer_classes
@@ -52,12 +58,19 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.get_object()
         if job.ended:
+            self.ended_job = job
             multistatus = job_multistatus(job)
             return Response(multistatus.as_data(), status=job.outer_status or 207)
         resume_if_stale(job)
         url = request.build_absolute_uri(request.path)
         headers = {"Retry-After": str(RETRY_AFTER)}
         return Response(job_state(job, url), status=status.HTTP_200_OK, headers=headers)
+
+    def get_renderer_context(self) -> dict[str, Any]:
+        """An ended job's 207 is rendered as its request's would have been."""
+        context = super().get_renderer_context()
+        job = getattr(self, "ended_job", None)
+        return {**context, **job_renderer_context(job)} if job is not None else context
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Cancel: the job stops at its next chunk; the items it never ran answer 424."""

@@ -62,11 +62,17 @@ class MultiStatusXMLRenderer(BaseRenderer):
         request = renderer_context.get("request")
         response = renderer_context.get("response")
         if isinstance(data, MultiStatusData):
+            # A background job's view passes its request's URL, style and items (see
+            # ``background.job_renderer_context``); a bulk view's are the request's own.
+            base = renderer_context.get("bulk_request_url")
             results = data.multistatus.results
-            hrefs = self.get_hrefs(results, request)
+            hrefs = self.get_hrefs(results, request, base)
             submitted = None
-            if self.get_style(renderer_context.get("view")) == PROPSTAT_STYLE:
-                items = getattr(request, "data", None) if request is not None else None
+            style = renderer_context.get("xml_style") or self.get_style(
+                renderer_context.get("view")
+            )
+            if style == PROPSTAT_STYLE:
+                items = renderer_context.get("bulk_items", getattr(request, "data", None))
                 submitted = items if isinstance(items, list) else []
             body = xmlwriter.multistatus(
                 results,
@@ -75,7 +81,7 @@ class MultiStatusXMLRenderer(BaseRenderer):
                 api_settings.NON_FIELD_ERRORS_KEY,
                 data.multistatus.minimal,
                 [
-                    href != result.href and href == self.item_uri(result.index, request)
+                    href != result.href and href == self.item_uri(result.index, request, base)
                     for href, result in zip(hrefs, results, strict=True)
                 ],
                 submitted,
@@ -92,7 +98,9 @@ class MultiStatusXMLRenderer(BaseRenderer):
             return view.xml_style
         return multistatus_settings.XML_STYLE
 
-    def get_hrefs(self, results: list[ItemResult], request: Request | None) -> list[str]:
+    def get_hrefs(
+        self, results: list[ItemResult], request: Request | None, base: str | None = None
+    ) -> list[str]:
         """Every item's href (see ``get_href``). When all are distinct absolute URIs without
         fragments, as the viewset's own are, they are taken as they are."""
         hrefs = [result.href or "" for result in results]
@@ -103,9 +111,11 @@ class MultiStatusXMLRenderer(BaseRenderer):
         ):
             return hrefs
         seen: set[str] = set()
-        return [self.get_href(result, request, seen) for result in results]
+        return [self.get_href(result, request, seen, base) for result in results]
 
-    def get_href(self, result: ItemResult, request: Request | None, seen: set[str]) -> str:
+    def get_href(
+        self, result: ItemResult, request: Request | None, seen: set[str], base: str | None = None
+    ) -> str:
         """The item's resource URI, or one that names the request item; never repeated.
 
         Every href is an absolute URI without fragment (RFC 4918 §8.3, §14.7). A second item that
@@ -117,15 +127,17 @@ class MultiStatusXMLRenderer(BaseRenderer):
         if href and request is not None and not href.startswith(("http://", "https://")):
             href = request.build_absolute_uri(href)
         if not href or href in seen:
-            href = self.item_uri(result.index, request)
+            href = self.item_uri(result.index, request, base)
         seen.add(href)
         return href
 
-    def item_uri(self, index: int, request: Request | None) -> str:
+    def item_uri(self, index: int, request: Request | None, base: str | None = None) -> str:
         """``<request URL>/~item/<index>``: a path of its own, which path-keyed WebDAV clients
         keep apart from the others; dereferenced, it is a 404 that says what it names (the
-        bulk routers' ``item_reference`` route)."""
-        base = request.build_absolute_uri(request.path) if request is not None else "/"
+        bulk routers' ``item_reference`` route). ``base``: the bulk request's URL, where it is
+        not ``request``'s (a background job's)."""
+        if base is None:
+            base = request.build_absolute_uri(request.path) if request is not None else "/"
         if not base.endswith("/"):
             base += "/"
         return f"{base}{quote(multistatus_settings.ITEM_PATH, safe='~')}/{index}"

@@ -9,7 +9,7 @@ from django.test import override_settings
 from demo_project.contacts.models import Contact
 from drf_multistatus.models import BulkJob, BulkJobChunk
 
-from .conftest import make_user, parse_multistatus, xml_results
+from .conftest import NS, make_user, parse_multistatus, xml_results
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,31 @@ def test_every_verb_and_upsert_run_in_the_background(api, run_jobs):
     delete = submit(api, [{"id": i} for i in ids], "delete")
     assert [r["status"] for r in api.get(delete["Location"]).json()["results"]] == [204, 204]
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "batch"),
+    [
+        ("/api/tags/", [{"slug": "a", "label": "A"}, {"slug": "", "label": "B"}, 7]),
+        (URL, [{"name": "", "email": "bad"}, "text", {"id": 10**9}]),
+    ],
+)
+def test_an_ended_job_answers_the_synchronous_xml(api, run_jobs, url, batch):
+    """The same document, propstat style (``/api/tags/``) included; items without a resource
+    get the hrefs of the request's URL, which answer their 404."""
+    xml = {"HTTP_ACCEPT": "application/xml"}
+    synchronous = api.post(url, batch, format="json", **xml)
+    job_url = submit(api, batch, url=url)["Location"]
+    ended = api.get(job_url, **xml)
+    assert ended.status_code == synchronous.status_code == 207
+    assert ended.content == synchronous.content
+    href = parse_multistatus(ended.content).findall("d:response/d:href", NS)[1].text
+    assert href == f"http://testserver{url}~item/1"
+    assert (
+        api.get(href, HTTP_ACCEPT="application/json")
+        .json()["detail"]
+        .startswith("This URL names item 1")
+    )
 
 
 def test_atomic_jobs_roll_back_as_a_whole(api, run_jobs):
