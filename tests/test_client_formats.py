@@ -97,6 +97,29 @@ def check_both_formats(api, batch, verb, atomic, minimal):
     assert from_xml.summary["total"] == len(batch) and from_xml.atomic is atomic
 
 
+slugs = st.sampled_from(["work", "home", "new", "", "not a slug", "x" * 60])
+labels = st.sampled_from(["Work", "", "x" * 60, "Zoë"])
+tag = st.fixed_dictionaries({}, optional={"slug": slugs, "label": labels})
+tags = st.lists(st.one_of(tag, tag, st.sampled_from([1, None, "text"])), max_size=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=tags, verb=st.sampled_from(["post", "put", "patch", "delete"]))
+def test_tags_parse_to_the_same_result_from_both_formats(api, batch, verb):
+    """The demo's tags: addressed by slug, all-or-nothing, in the propstat style."""
+    from demo_project.contacts.models import Tag
+
+    with transaction.atomic():
+        Tag.objects.create(slug="work", label="Work")
+        response = getattr(api, verb)("/api/tags/", batch, format="json")
+        transaction.set_rollback(True)
+    if response.status_code != 207:  # refused whole (an empty batch)
+        return
+    from_json, from_xml = both_formats(response)
+    assert from_json == from_xml
+    assert from_xml.atomic is True
+
+
 def test_what_the_xml_now_says(api):
     Contact.objects.create(name="Ada", email="ada@example.com", age=36)
     batch = [
