@@ -19,6 +19,7 @@ URLS = [
     "/api/companies/2/",
     "/api/tags/",
     "/api/tags/work/",
+    "/api/tags/~item/3",
     "/api-auth/login/",
 ]
 BODIES = [None, b"[]", b"{}", b'[{"id": 1}]', b"[{", b"null"]
