@@ -25,7 +25,7 @@ from .background import (
 )
 from .models import BulkJob
 from .parsers import multistatus_parser_classes
-from .renderers import multistatus_renderer_classes
+from .renderers import MultiStatusXMLRenderer, multistatus_renderer_classes
 
 #: Seconds a client should wait before asking again about a job still running.
 RETRY_AFTER = 1
@@ -67,10 +67,13 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
         return Response(job_state(job, url), status=status.HTTP_200_OK, headers=headers)
 
     def get_renderer_context(self) -> dict[str, Any]:
-        """An ended job's 207 is rendered as its request's would have been."""
+        """An ended job's 207 is rendered as its request's would have been: in XML, that takes
+        the request's URL, style and items (JSON needs none of them)."""
         context = super().get_renderer_context()
         job = getattr(self, "ended_job", None)
-        return {**context, **job_renderer_context(job)} if job is not None else context
+        if job is None or not isinstance(self.request.accepted_renderer, MultiStatusXMLRenderer):
+            return context
+        return {**context, **job_renderer_context(job)}
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Cancel: the job stops at its next chunk; the items it never ran answer 424."""
