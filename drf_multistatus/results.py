@@ -20,6 +20,21 @@ def is_success(code: int) -> bool:
     return 200 <= code <= 299
 
 
+def summarize(statuses: Iterable[int], atomic: bool | None = None) -> dict[str, Any]:
+    """A body's ``summary`` of its items' statuses: counted in all, by success and by status;
+    ``atomic`` where it is known."""
+    counts = Counter(statuses)
+    summary: dict[str, Any] = {
+        "total": sum(counts.values()),
+        "succeeded": sum(n for code, n in counts.items() if is_success(code)),
+        "failed": sum(n for code, n in counts.items() if not is_success(code)),
+    }
+    if atomic is not None:
+        summary["atomic"] = atomic
+    summary["by_status"] = {str(code): counts[code] for code in sorted(counts)}
+    return summary
+
+
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     """What happened to one item of a batch.
@@ -74,14 +89,7 @@ class MultiStatus:
         return [result for result in self.results if not result.succeeded]
 
     def summary(self) -> dict[str, Any]:
-        counts = Counter(result.status for result in self.results)
-        return {
-            "total": len(self.results),
-            "succeeded": sum(n for code, n in counts.items() if is_success(code)),
-            "failed": sum(n for code, n in counts.items() if not is_success(code)),
-            "atomic": self.atomic,
-            "by_status": {str(code): counts[code] for code in sorted(counts)},
-        }
+        return summarize((result.status for result in self.results), self.atomic)
 
     def as_data(self) -> MultiStatusData:
         return MultiStatusData(self)

@@ -20,12 +20,11 @@ import json
 import random
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..results import is_success
+from ..results import summarize
 from .jobs import wait_for_job
 from .parsing import MultiStatusBody, Result, from_response
 
@@ -114,13 +113,7 @@ def send_batch(
 
 
 def merge(results: list[Result]) -> MultiStatusBody:
-    counts = Counter(result.status for result in results)
-    summary = {
-        "total": len(results),
-        "succeeded": sum(n for code, n in counts.items() if is_success(code)),
-        "failed": sum(n for code, n in counts.items() if not is_success(code)),
-        "by_status": {str(code): counts[code] for code in sorted(counts)},
-    }
+    summary = summarize(result.status for result in results)
     return MultiStatusBody(results, status=207, summary=summary)
 
 
