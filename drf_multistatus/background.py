@@ -38,7 +38,7 @@ from rest_framework.reverse import reverse
 
 from .batch import Batch
 from .exceptions import FailedDependency, error_dict
-from .idempotency import dump, load
+from .idempotency import dump_result, load_result
 from .models import BulkJob, BulkJobChunk
 from .preferences import RESPOND_ASYNC
 from .results import ItemResult, MultiStatus
@@ -331,28 +331,10 @@ def replay_view(job: BulkJob) -> tuple[Any, Exception | None]:
 # Results ----------------------------------------------------------------------------------------
 
 
-def dump_result(result: ItemResult, minimal: bool) -> dict[str, Any]:
-    data = None if minimal else result.data
-    return {
-        "index": result.index,
-        "status": result.status,
-        "href": result.href,
-        "data": data,
-        "errors": dump(result.errors),
-    }
-
-
 def load_results(job: BulkJob) -> Iterator[ItemResult]:
     """The job's results in request order, a chunk at a time."""
     for chunk_results in job.chunks.order_by("start").values_list("results", flat=True).iterator():
-        for r in chunk_results or []:
-            yield ItemResult(
-                index=r["index"],
-                status=r["status"],
-                href=r["href"],
-                data=r["data"],
-                errors=load(r["errors"]),
-            )
+        yield from map(load_result, chunk_results or [])
 
 
 def job_renderer_context(job: BulkJob) -> dict[str, Any]:

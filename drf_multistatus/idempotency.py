@@ -158,21 +158,11 @@ def fingerprint(request: Request, body: bytes) -> str:
 def dump_data(data: Any) -> dict[str, Any]:
     if isinstance(data, MultiStatusData):
         multistatus = data.multistatus
-        results = [
-            {
-                "index": r.index,
-                "status": r.status,
-                "href": r.href,
-                "data": r.data,  # a serializer's representation: plain JSON already
-                "errors": dump(r.errors),
-            }
-            for r in multistatus.results
-        ]
         return {
             "multistatus": {
                 "atomic": multistatus.atomic,
                 "minimal": multistatus.minimal,
-                "results": results,
+                "results": [dump_result(result) for result in multistatus.results],
             }
         }
     return {"data": dump(data)}
@@ -181,20 +171,34 @@ def dump_data(data: Any) -> dict[str, Any]:
 def load_data(stored: Mapping[str, Any]) -> Any:
     if "multistatus" in stored:
         multistatus = stored["multistatus"]
-        results = [
-            ItemResult(
-                index=r["index"],
-                status=r["status"],
-                href=r["href"],
-                data=r["data"],
-                errors=load(r["errors"]),
-            )
-            for r in multistatus["results"]
-        ]
         return MultiStatus(
-            results=results, atomic=multistatus["atomic"], minimal=multistatus.get("minimal", False)
+            results=[load_result(result) for result in multistatus["results"]],
+            atomic=multistatus["atomic"],
+            minimal=multistatus.get("minimal", False),
         ).as_data()
     return load(stored["data"])
+
+
+def dump_result(result: ItemResult, minimal: bool = False) -> dict[str, Any]:
+    """One item's result as JSON (for a stored outcome, or a job's chunk); ``minimal``: without
+    its data."""
+    return {
+        "index": result.index,
+        "status": result.status,
+        "href": result.href,
+        "data": None if minimal else result.data,  # a serializer's representation: plain JSON
+        "errors": dump(result.errors),
+    }
+
+
+def load_result(stored: Mapping[str, Any]) -> ItemResult:
+    return ItemResult(
+        index=stored["index"],
+        status=stored["status"],
+        href=stored["href"],
+        data=stored["data"],
+        errors=load(stored["errors"]),
+    )
 
 
 def dump(value: Any) -> Any:
