@@ -42,7 +42,7 @@ from .idempotency import dump_result, load_result
 from .models import BulkJob, BulkJobChunk
 from .preferences import RESPOND_ASYNC
 from .results import ItemResult, MultiStatus
-from .settings import PROPSTAT_STYLE, WHEN_MIXED, multistatus_settings, view_setting
+from .settings import PROPSTAT_STYLE, multistatus_settings
 from .signals import bulk_job_finished, bulk_job_started
 
 if TYPE_CHECKING:
@@ -263,7 +263,8 @@ def finish(job_id: Any, view: Any, failed: bool = False) -> None:
         else:
             job.state = BulkJob.CANCELLED if unrun else BulkJob.FINISHED
         job.finished = timezone.now()
-        job.outer_status = outer_status(view, job.counts)
+        statuses = {int(code) for code in job.counts}
+        job.outer_status = view.get_outer_status(statuses) if view else status.HTTP_207_MULTI_STATUS
         job.save()
     logger.info(
         "bulk job %s %s: %d items (%s)",
@@ -274,13 +275,6 @@ def finish(job_id: Any, view: Any, failed: bool = False) -> None:
         extra={"multistatus_job": job_state(job)},
     )
     bulk_job_finished.send(sender=BulkJob, job=job)
-
-
-def outer_status(view: Any, counts: dict[str, int]) -> int:
-    policy = view_setting(view, "outer_status", "OUTER_STATUS") if view else None
-    if policy == WHEN_MIXED and len(counts) == 1:
-        return int(next(iter(counts)))
-    return status.HTTP_207_MULTI_STATUS
 
 
 # The request, replayed ---------------------------------------------------------------------------

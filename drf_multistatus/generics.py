@@ -302,10 +302,14 @@ class MultiStatusMixin(ViewBase):
         return prefix, suffix
 
     def get_multistatus_status(self, multistatus: MultiStatus) -> int:
+        return self.get_outer_status({result.status for result in multistatus.results})
+
+    def get_outer_status(self, statuses: set[int]) -> int:
+        """The response's status for items with ``statuses`` (a background job's too): 207, or
+        under the ``when-mixed`` policy the one status they all share."""
         policy = view_setting(self, "outer_status", "OUTER_STATUS")
-        statuses = {result.status for result in multistatus.results}
         if policy == WHEN_MIXED and len(statuses) == 1:
-            return statuses.pop()
+            return next(iter(statuses))
         return status.HTTP_207_MULTI_STATUS
 
     def multistatus_response(

@@ -123,6 +123,13 @@ def test_an_ended_job_answers_the_synchronous_xml(api, run_jobs, url, batch):
     )
 
 
+@override_settings(DRF_MULTISTATUS={"OUTER_STATUS": "when-mixed", "JOB_CHUNK_SIZE": 2})
+def test_an_ended_job_answers_the_views_outer_status(api, run_jobs):
+    assert api.get(submit(api, items(3))["Location"]).status_code == 201
+    mixed = [*items(2, "m"), {"name": "", "email": "bad"}]
+    assert api.get(submit(api, mixed)["Location"]).status_code == 207
+
+
 def test_atomic_jobs_roll_back_as_a_whole(api, run_jobs):
     batch = [*items(3), {"name": "", "email": "bad"}]
     job_url = submit(api, batch, url=URL + "?atomic=true")["Location"]
