@@ -359,11 +359,7 @@ def resume_if_stale(job: BulkJob) -> bool:
     """Enqueue a running job again when its heartbeat stopped: its worker died."""
     from .tasks import enqueue
 
-    now = timezone.now()
-    stale = now - datetime.timedelta(seconds=multistatus_settings.JOB_STALE_AFTER)
-    claimed = BulkJob.objects.filter(pk=job.pk, state=BulkJob.RUNNING, heartbeat__lt=stale).update(
-        heartbeat=now
-    )
+    claimed = stale_jobs().filter(pk=job.pk).update(heartbeat=timezone.now())
     if claimed:
         logger.warning("bulk job %s: its worker stopped; enqueued again", job.pk)
         enqueue(job.pk)
