@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections import ChainMap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -97,13 +98,14 @@ class TargetLookup:
         """Per item: its key as the database holds it, ``NO_MATCH``, or an exception. ``seen``
         holds the keys earlier parts of the batch named (a background job's earlier chunks),
         by their index; ``offset`` is the index of ``items[0]`` in the batch."""
-        first_index: dict[Key, int] = dict(seen or {})
+        first_index: dict[Key, int] = {}
+        earlier = ChainMap(first_index, seen) if seen else first_index  # seen is not copied
         keys = []
         for index, item in enumerate(items, start=offset):
             key = self.read_key(item, verb, required)
             if isinstance(key, tuple):
-                if key in first_index:
-                    key = DuplicateTarget(self.keys[0], first_index[key])
+                if key in earlier:
+                    key = DuplicateTarget(self.keys[0], earlier[key])
                 else:
                     first_index[key] = index
             keys.append(key)
