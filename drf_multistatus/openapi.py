@@ -169,8 +169,9 @@ XML_MULTISTATUS = {
     "type": "object",
     "description": (
         "An RFC 4918 DAV:multistatus document: one d:response per item with d:href, d:status, "
-        "d:error and d:responsedescription on failure, and ms:index / ms:data "
-        "(namespace urn:drf-multistatus)."
+        "d:error and d:responsedescription on failure (or, in the propstat style, fields as "
+        "d:propstat properties), and ms:index / ms:data (namespace urn:drf-multistatus); the "
+        "summary in ms: attributes of the root."
     ),
     "xml": {"name": "multistatus", "namespace": DAV_NAMESPACE, "prefix": "d"},
 }

@@ -3,6 +3,8 @@ processes are in ``test_workers.py``."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import override_settings
 
@@ -278,3 +280,20 @@ def test_a_log_record_and_a_signal_when_a_job_starts_and_ends(api, run_jobs, cap
     messages = [r.getMessage() for r in caplog.records if r.name == "drf_multistatus"]
     assert any(m.startswith("bulk job") and "started" in m for m in messages)
     assert any("finished: 2 items (201: 2)" in m for m in messages)
+
+
+def test_prune_bulk_jobs_deletes_the_jobs_ended_long_ago(api, run_jobs):
+    import datetime
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old, recent = (submit(api, items(1, prefix)).json()["id"] for prefix in ("o", "r"))
+    long_ago = timezone.now() - datetime.timedelta(days=8)
+    BulkJob.objects.filter(pk=old).update(finished=long_ago)
+    output = io.StringIO()
+    call_command("prune_bulk_jobs", stdout=output)
+    assert output.getvalue().strip() == "Deleted 1 job(s)."
+    assert list(BulkJob.objects.values_list("pk", flat=True)) == [uuid.UUID(recent)]
+    assert not BulkJobChunk.objects.filter(job_id=old).exists()

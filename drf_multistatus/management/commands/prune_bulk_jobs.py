@@ -15,7 +15,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         before = timezone.now() - datetime.timedelta(days=options["days"])
-        old = BulkJob.objects.filter(finished__lt=before)
-        count = old.count()
-        old.delete()
-        self.stdout.write(f"Deleted {count} job(s).")
+        _total, deleted = BulkJob.objects.filter(finished__lt=before).delete()
+        self.stdout.write(f"Deleted {deleted.get(BulkJob._meta.label, 0)} job(s).")
