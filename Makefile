@@ -1,4 +1,5 @@
 # make demo: set up and run the demo on http://127.0.0.1:8000/api/, with its background worker
+# make demo-reset: put the demo's database back to its sample data, ids from 1 again
 # make test: set up and run the test suite (SQLite; DATABASE_URL=postgres://... for PostgreSQL)
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,7 +7,7 @@ VENV ?= .venv
 PIP_SPEC ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint wheel bench
+.PHONY: install test demo demo-reset lint wheel bench
 
 # caldav and nc-py-api (read by the interop tests) need niquests, whose urllib3-future, installed
 # from its wheel, replaces urllib3 in the whole virtualenv at every start (a .pth file) and breaks
@@ -45,3 +46,8 @@ demo: install
 	$(VENV)/bin/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker' EXIT INT TERM; \
 	$(VENV)/bin/python manage.py runserver 127.0.0.1:8000
+
+# Works while the demo runs; empties the whole database (jobs, keys and users too).
+demo-reset: install
+	$(VENV)/bin/python manage.py migrate
+	$(VENV)/bin/python manage.py seed_demo --reset

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.settings import api_settings
 
-from .actions import HANDLERS
+from .actions import HANDLERS, has_bulk_handler
 from .results import MultiStatusData, describe_errors
 from .statuses import reason_phrase
 
@@ -92,8 +92,7 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
 
     @staticmethod
     def is_bulk_list(view: Any, method: str) -> bool:
-        handler = HANDLERS.get(method, "")
-        return getattr(view, "detail", None) is False and callable(getattr(view, handler, None))
+        return method in HANDLERS and has_bulk_handler(view, HANDLERS[method])
 
     def get_rendered_html_form(self, data: Any, view: Any, method: str, request: Any) -> Any:
         # A list URL updates and deletes with an array, which an HTML form cannot send (nor

@@ -8,11 +8,12 @@ from typing import Any
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from . import tasks
+from .generics import MultiStatusMixin, declared_model
+
 
 def bulk_views() -> Iterator[type]:
     """Every view class of the root URLconf that mixes in ``MultiStatusMixin``."""
-    from .generics import MultiStatusMixin
-
     seen: set[type] = set()
 
     def walk(patterns: Any) -> Iterator[type]:
@@ -58,12 +59,7 @@ def check_upsert_fields(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 def upsert_problem(view: type, fields: tuple[str, ...]) -> str | None:
     if not hasattr(view, "perform_bulk_update"):
         return "an upsert updates too; add BulkUpdateModelMixin to the view."
-    queryset = getattr(view, "queryset", None)
-    model = queryset.model if queryset is not None else None
-    if model is None:
-        model = getattr(
-            getattr(getattr(view, "serializer_class", None), "Meta", None), "model", None
-        )
+    model = declared_model(view)
     if model is None:
         return None  # the model is known only per request
     return key_problem(model, fields)
@@ -83,3 +79,19 @@ def key_problem(model: Any, fields: tuple[str, ...]) -> str | None:
     if set(fields) in unique_sets:
         return None
     return f"these fields are not unique together in {meta.label}."
+
+
+@checks.register(checks.Tags.urls)
+def check_task_framework(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Background jobs need Django's task framework: without it, ``Prefer: respond-async`` is
+    ignored (bulk requests run at once)."""
+    if tasks.available() or next(bulk_views(), None) is None:
+        return []
+    return [
+        checks.Warning(
+            f"Prefer: respond-async is ignored by the bulk views: {tasks.UNAVAILABLE}.",
+            hint="On Django 5.2, pip install django-tasks and add 'django_tasks' to "
+            "INSTALLED_APPS; set TASKS to a backend that loads.",
+            id="drf_multistatus.W001",
+        )
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -20,19 +20,37 @@ from rest_framework.settings import api_settings
 from .results import iter_error_messages
 
 
-class NotABatch(exceptions.ParseError):
-    """The body of a bulk request is not a JSON array."""
+class FormattedException(exceptions.APIException):
+    """An ``APIException`` whose ``default_detail`` has ``{placeholders}``: DRF's
+    ``(detail=None, code=None)`` signature, the values as keywords."""
 
+    def __init__(self, detail: Any = None, code: str | None = None, **values: Any) -> None:
+        if detail is None:
+            detail = str(self.default_detail).format(**values)
+        super().__init__(detail, code)
+
+
+def field_error(field: str, message: str, code: str) -> dict[str, Any]:
+    """An item's error on one field, as a serializer's validation would give it."""
+    return {field: [ErrorDetail(message, code=code)]}
+
+
+class NotABatch(exceptions.APIException):
+    """The body of a bulk request is not a list of items; ``datatype`` names the type it holds
+    (None: an empty body)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = _('Expected a list of items but got type "{datatype}".')
     empty_detail = _("Expected a list of items but the request body is empty.")
     default_code = "not_a_list"
 
-    def __init__(self, datatype: str | None) -> None:
-        """``datatype`` is the name of the type the body holds; None for an empty body."""
-        if datatype is None:
-            super().__init__(self.empty_detail)
-        else:
-            super().__init__(self.default_detail.format(datatype=datatype))
+    def __init__(
+        self, detail: Any = None, code: str | None = None, *, datatype: str | None = None
+    ) -> None:
+        if detail is None:
+            template = self.default_detail if datatype is not None else self.empty_detail
+            detail = str(template).format(datatype=datatype)
+        super().__init__(detail, code)
 
 
 class BatchTooLarge(exceptions.APIException):
@@ -46,15 +64,24 @@ class BatchTooLarge(exceptions.APIException):
     )
     default_code = "batch_too_large"
 
-    def __init__(self, count: int, limit: int, background: int | None = None) -> None:
-        detail = self.default_detail.format(limit=limit, count=count)
-        if background:
-            detail += self.background_detail.format(background=background)
-        super().__init__(detail)
+    def __init__(
+        self,
+        detail: Any = None,
+        code: str | None = None,
+        *,
+        count: int = 0,
+        limit: int = 0,
+        background: int | None = None,
+    ) -> None:
+        if detail is None:
+            detail = str(self.default_detail).format(limit=limit, count=count)
+            if background:
+                detail += str(self.background_detail).format(background=background)
+        super().__init__(detail, code)
 
 
-class RequestBodyTooLarge(exceptions.APIException):
-    """A body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``, refused before it is read."""
+class RequestBodyTooLarge(FormattedException):
+    """A body over its limit, refused before it is read."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _(
@@ -62,18 +89,13 @@ class RequestBodyTooLarge(exceptions.APIException):
     )
     default_code = "request_too_large"
 
-    def __init__(self, length: int, limit: int) -> None:
-        super().__init__(self.default_detail.format(length=length, limit=limit))
 
-
-class InvalidIdempotencyKey(exceptions.ParseError):
+class InvalidIdempotencyKey(FormattedException):
     """An ``Idempotency-Key`` header that is empty, too long or not a string."""
 
+    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = _("Invalid Idempotency-Key header: {reason}")
     default_code = "invalid_idempotency_key"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(self.default_detail.format(reason=reason))
 
 
 class IdempotencyKeyRequired(exceptions.ParseError):
@@ -91,8 +113,8 @@ class IdempotencyKeyInUse(exceptions.APIException):
     default_detail = _("A request with this Idempotency-Key is still being processed; retry later.")
     default_code = "idempotency_key_in_use"
 
-    def __init__(self, wait: int = 1) -> None:
-        super().__init__()
+    def __init__(self, detail: Any = None, code: str | None = None, wait: int = 1) -> None:
+        super().__init__(detail, code)
         self.wait = wait
 
 
@@ -118,10 +140,11 @@ class NotAnObject(InvalidItem):
 
     default_detail = _("Invalid data. Expected a dictionary, but got {datatype}.")
 
-    def __init__(self, item: Any) -> None:
-        message = self.default_detail.format(datatype=type(item).__name__)
-        detail = {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail(message, code=self.default_code)]}
-        super().__init__(detail)
+    def __init__(self, detail: Any = None, code: str | None = None, *, item: Any = None) -> None:
+        if detail is None:
+            message = str(self.default_detail).format(datatype=type(item).__name__)
+            detail = field_error(api_settings.NON_FIELD_ERRORS_KEY, message, self.default_code)
+        super().__init__(detail, code)
 
 
 class MissingLookup(InvalidItem):
@@ -130,9 +153,13 @@ class MissingLookup(InvalidItem):
     default_detail = _("This field is required to name the object to {verb}.")
     default_code = "required"
 
-    def __init__(self, key: str, verb: str) -> None:
-        message = self.default_detail.format(verb=verb)
-        super().__init__({key: [ErrorDetail(message, code=self.default_code)]})
+    def __init__(
+        self, detail: Any = None, code: str | None = None, *, field: str = "", verb: str = ""
+    ) -> None:
+        if detail is None:
+            message = str(self.default_detail).format(verb=verb)
+            detail = field_error(field, message, self.default_code)
+        super().__init__(detail, code)
 
 
 class ItemConflict(exceptions.APIException):
@@ -149,9 +176,13 @@ class DuplicateTarget(ItemConflict):
     default_detail = _("Item {index} of this batch already targets this object.")
     default_code = "duplicate_target"
 
-    def __init__(self, key: str, index: int) -> None:
-        message = self.default_detail.format(index=index)
-        super().__init__({key: [ErrorDetail(message, code=self.default_code)]})
+    def __init__(
+        self, detail: Any = None, code: str | None = None, *, field: str = "", index: int = 0
+    ) -> None:
+        if detail is None:
+            message = str(self.default_detail).format(index=index)
+            detail = field_error(field, message, self.default_code)
+        super().__init__(detail, code)
 
 
 class ProtectedItem(ItemConflict):
@@ -162,22 +193,42 @@ class ProtectedItem(ItemConflict):
     default_code = "protected"
 
     def __init__(
-        self, exc: ProtectedError | RestrictedError, model: type[models.Model] | None = None
+        self,
+        detail: Any = None,
+        code: str | None = None,
+        *,
+        error: ProtectedError | RestrictedError | None = None,
+        model: type[models.Model] | None = None,
     ) -> None:
+        if detail is None:
+            detail = self.describe(error, model)
+        super().__init__(detail, code)
+
+    def describe(
+        self, error: ProtectedError | RestrictedError | None, model: type[models.Model] | None
+    ) -> str:
         referring = (
-            exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            error.protected_objects
+            if isinstance(error, ProtectedError)
+            else getattr(error, "restricted_objects", ())
         )
         counts = Counter(type(obj)._meta for obj in referring)
         parts = [
             f"{n} {meta.verbose_name if n == 1 else meta.verbose_name_plural}"
             for meta, n in sorted(counts.items(), key=lambda entry: (-entry[1], str(entry[0])))
         ]
-        message = self.default_detail.format(
+        return str(self.default_detail).format(
             referring=" and ".join(parts) or _("other objects"),
             verb=_("refers") if sum(counts.values()) == 1 else _("refer"),
             model=model._meta.verbose_name if model is not None else _("object"),
         )
-        super().__init__(message, self.default_code)
+
+
+class UserInactive(exceptions.PermissionDenied):
+    """A background job's user was deactivated or deleted before its items ran."""
+
+    default_detail = _("Not run: the user who submitted this job is inactive or deleted.")
+    default_code = "user_inactive"
 
 
 class ConcurrentConflict(exceptions.APIException):
@@ -201,7 +252,8 @@ def is_concurrency_failure(exc: OperationalError) -> bool:
 
 
 class FailedDependency(exceptions.APIException):
-    """A valid item that was not saved because another item of an atomic batch failed."""
+    """A valid item that was not saved because the items ``failed`` (their indexes) of an
+    atomic batch failed."""
 
     status_code = status.HTTP_424_FAILED_DEPENDENCY
     default_detail = _(
@@ -211,11 +263,38 @@ class FailedDependency(exceptions.APIException):
     default_code = "failed_dependency"
 
     def __init__(
-        self, detail: Any = None, code: str | None = None, *, failed: list[int] | None = None
+        self, detail: Any = None, code: str | None = None, *, failed: Sequence[int] = ()
     ) -> None:
         if detail is None and failed:
-            detail = self.default_detail.format(count=len(failed), first=failed[0])
+            detail = str(self.default_detail).format(count=len(failed), first=failed[0])
         super().__init__(detail, code)
+
+
+class JobCancelled(exceptions.APIException):
+    """An item of a background job that was cancelled before the item's turn: a failed
+    dependency, as an atomic batch's unsaved items are."""
+
+    status_code = status.HTTP_424_FAILED_DEPENDENCY
+    default_detail = _("Not run: the job was cancelled before this item's turn.")
+    default_code = "cancelled"
+
+
+class JobFailed(exceptions.APIException):
+    """An item of a background job that stopped on an unexpected error before its turn."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = _(
+        "Not run: the job stopped on an unexpected server error before this item's turn."
+    )
+    default_code = "job_failed"
+
+
+class ItemServerError(exceptions.APIException):
+    """An unexpected exception in one item: its traceback is logged, never answered."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = _("A server error occurred while processing this item.")
+    default_code = "error"
 
 
 def error_dict(exc: exceptions.APIException) -> dict[str, Any]:
@@ -249,7 +328,7 @@ def item_error(exc: Exception, conflict_codes: Iterable[str]) -> tuple[int, dict
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, ProtectedError | RestrictedError):
-        exc = ProtectedItem(exc)
+        exc = ProtectedItem(error=exc)
     elif isinstance(exc, IntegrityError):
         exc = ItemConflict()
     elif isinstance(exc, OperationalError) and is_concurrency_failure(exc):
@@ -259,12 +338,7 @@ def item_error(exc: Exception, conflict_codes: Iterable[str]) -> tuple[int, dict
     return None
 
 
-SERVER_ERROR = {
-    "detail": ErrorDetail("A server error occurred while processing this item.", code="error")
-}
-
 __all__ = [
-    "SERVER_ERROR",
     "BatchTooLarge",
     "ConcurrentConflict",
     "DuplicateTarget",
@@ -275,11 +349,15 @@ __all__ = [
     "InvalidIdempotencyKey",
     "InvalidItem",
     "ItemConflict",
+    "ItemServerError",
+    "JobCancelled",
+    "JobFailed",
     "MissingLookup",
     "NotABatch",
     "NotAnObject",
     "ProtectedItem",
     "RequestBodyTooLarge",
+    "UserInactive",
     "error_dict",
     "is_conflict",
     "item_error",

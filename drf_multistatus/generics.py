@@ -1,21 +1,18 @@
-"""``MultiStatusMixin``: the machinery every bulk verb shares, as DRF's ``GenericAPIView`` is
-for its mixins — reading the batch, running an operation over it, one item's href and failure,
-and the response.
+"""``MultiStatusMixin``: what every bulk verb shares, as DRF's ``GenericAPIView`` is for its
+mixins — reading the batch, running an operation over it, one item's href and failure, and the
+response.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, router
-from django.urls import NoReverseMatch
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import (
@@ -24,24 +21,22 @@ from rest_framework.exceptions import (
     NotFound,
     ValidationError,
 )
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.utils.urls import remove_query_param
 
-from . import background
+from . import engine, submission, tasks
 from .actions import TWINS, BulkAction
-from .batch import Batch
+from .context import BatchContext
 from .exceptions import (
-    SERVER_ERROR,
     BatchTooLarge,
     IdempotencyKeyRequired,
+    ItemServerError,
     NotABatch,
-    RequestBodyTooLarge,
+    error_dict,
     item_error,
 )
-from .idempotency import IdempotentRequest, parse_key
+from .hrefs import DetailHrefs
+from .idempotency import IdempotentRequest
 from .metadata import BulkMetadata
 from .operations import Operation
 from .preferences import RESPOND_ASYNC, RETURN_MINIMAL, prefers
@@ -57,11 +52,6 @@ else:
     ViewBase = object
 
 logger = logging.getLogger("drf_multistatus")
-
-# Reversed once per request to learn the shape of the detail URL: digits, which most lookup
-# patterns accept.
-HREF_PLACEHOLDER = "9" * 19
-UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")  # characters reverse() leaves as they are
 
 
 class MultiStatusMixin(ViewBase):
@@ -84,81 +74,32 @@ class MultiStatusMixin(ViewBase):
     xml_style: str | None = None  # "status" or "propstat"; None: the XML_STYLE setting
 
     action: str | None  # set by DRF's ViewSetMixin
-    bulk_database: str  # the database alias the running batch writes to
 
     # Request --------------------------------------------------------------------------------
 
-    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         """A bulk action answers to its single-object twin's name too (see ``BulkAction``)."""
         request = super().initialize_request(request, *args, **kwargs)
-        action = getattr(self, "action", None)
-        if action in TWINS:
-            self.action = BulkAction(action)
+        if getattr(self, "action", None) in TWINS:
+            self.action = BulkAction(self.action)  # type: ignore[arg-type]
         return request
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        self.check_body_size(request)
-        self.idempotent_request = self.get_idempotent_request(request)
-
-    def get_idempotent_request(self, request: Request) -> IdempotentRequest | None:
-        """The request's ``Idempotency-Key``, read (with the raw body it fingerprints) before
-        anything parses the body; None without one, for safe methods, and for the actions that
-        do not honour it (the detail routes, extra actions): only POST and the bulk verbs do."""
-        header = request.META.get("HTTP_IDEMPOTENCY_KEY")
-        if header is None or request.method in SAFE_METHODS:
-            return None
-        if self.action is not None and not (
-            isinstance(self.action, BulkAction) or self.action == "create"
-        ):
-            return None
-        key = parse_key(header)
-        return IdempotentRequest(request, key, request._request.body, self.get_bulk_database())
-
-    def respond_once(self, respond: Callable[[], Response]) -> Response:
-        """``respond()``; with an ``Idempotency-Key``, at most once per key, retries getting the
-        stored outcome (see ``idempotency``)."""
-        idempotent = getattr(self, "idempotent_request", None)
-        if idempotent is None:
-            if view_setting(self, "idempotency_key_required", "IDEMPOTENCY_KEY_REQUIRED"):
-                raise IdempotencyKeyRequired
-            return respond()
-        return idempotent.respond(respond)
-
-    def check_body_size(self, request: Request) -> None:
-        """Refuse a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (or, for a background batch, the
-        larger ``MAX_BACKGROUND_BODY_SIZE``) with 413 before reading it.
-
-        Django counts no uploaded files in that limit, so multipart bodies are left to it.
-        """
+    def get_parser_context(self, http_request: HttpRequest) -> dict[str, Any]:
+        """DRF's, with the body limits the parsers apply before reading a body: Django's
+        ``DATA_UPLOAD_MAX_MEMORY_SIZE``, and for a batch to run in the background on a list URL,
+        ``MAX_BACKGROUND_BODY_SIZE``."""
+        context = super().get_parser_context(http_request)
         limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if self.is_background(request):
-            limit = multistatus_settings.MAX_BACKGROUND_BODY_SIZE or scaled(limit)
-        if limit is None or request.content_type.startswith("multipart/"):
-            return
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
-        if length > limit:
-            raise RequestBodyTooLarge(length=length, limit=limit)
-
-    def get_max_batch_size(self) -> int | None:
-        return view_setting(self, "max_batch_size", "MAX_BATCH_SIZE")
-
-    def is_background(self, request: Request) -> bool:
-        """``Prefer: respond-async``: run the batch as a background job (202 and a job URL)."""
-        return prefers(request, RESPOND_ASYNC)
-
-    def is_minimal(self, request: Request) -> bool:
-        """``Prefer: return=minimal``: successful items without their data."""
-        return prefers(request, RETURN_MINIMAL)
+        batch_limit = limit
+        if getattr(self, "detail", None) is False and self.is_background(http_request):
+            batch_limit = multistatus_settings.MAX_BACKGROUND_BODY_SIZE or scaled(limit)
+        return {**context, "max_body_size": limit, "max_batch_body_size": batch_limit}
 
     def get_bulk_items(self, request: Request) -> list[Any]:
         """The request's items; a whole-request error if the body is not a list or too long."""
         data = request.data
         if not isinstance(data, list):
-            raise NotABatch(type(data).__name__ if request.stream is not None else None)
+            raise NotABatch(datatype=type(data).__name__ if request.stream is not None else None)
         limit = self.get_max_batch_size()
         background = multistatus_settings.MAX_BACKGROUND_BATCH_SIZE
         if self.is_background(request):
@@ -168,6 +109,9 @@ class MultiStatusMixin(ViewBase):
         if limit is not None and len(data) > limit:
             raise BatchTooLarge(count=len(data), limit=limit)
         return data
+
+    def get_max_batch_size(self) -> int | None:
+        return view_setting(self, "max_batch_size", "MAX_BATCH_SIZE")
 
     def is_atomic_batch(self, request: Request) -> bool:
         """All-or-nothing for this request: the view's choice, or ``?atomic=`` where allowed."""
@@ -189,28 +133,54 @@ class MultiStatusMixin(ViewBase):
             )
         return requested
 
+    def is_background(self, request: Request | HttpRequest) -> bool:
+        """``Prefer: respond-async``, where a task framework runs background jobs; ignored
+        otherwise (RFC 7240 lets a server ignore a preference)."""
+        return prefers(request, RESPOND_ASYNC) and tasks.available()
+
+    def is_minimal(self, request: Request) -> bool:
+        """``Prefer: return=minimal``: successful items without their data."""
+        return prefers(request, RETURN_MINIMAL)
+
     # Running a batch ------------------------------------------------------------------------
 
     def run_bulk(self, operation: Operation) -> Response:
-        """Run ``operation`` over the batch in one transaction and answer with its results
-        (once per ``Idempotency-Key``)."""
-
+        """Run ``operation`` over its items — now, or as a background job — and answer with its
+        results, once per ``Idempotency-Key``."""
+        operation.check_permissions(self)
+        request = self.request
         applied = [operation.preference_applied] if operation.preference_applied else []
-        if self.is_minimal(self.request):
+        if self.is_minimal(request):
             applied.append(RETURN_MINIMAL)
-        if self.is_background(self.request):
-            return self.respond_once(functools.partial(background.submit, self, operation, applied))
 
         def respond() -> Response:
-            self.bulk_database = self.get_bulk_database()
-            batch = Batch(self, self.bulk_database, self.is_atomic_batch(self.request))
-            multistatus = batch.run(operation)
-            if RETURN_MINIMAL in applied:
-                multistatus = replace(multistatus, minimal=True)
+            if self.is_background(request):
+                return submission.submit(self, operation, applied)
+            ran = engine.run(operation, self.get_batch_context(operation.items))
             headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
-            return self.multistatus_response(multistatus, headers)
+            return self.multistatus_response(ran.multistatus, headers)
 
         return self.respond_once(respond)
+
+    def get_batch_context(self, items: Sequence[Any]) -> BatchContext:
+        request = self.request
+        return BatchContext(
+            view=self,
+            items=items,
+            database=self.get_bulk_database(),
+            atomic=self.is_atomic_batch(request),
+            minimal=self.is_minimal(request),
+        )
+
+    def respond_once(self, respond: Callable[[], Response]) -> Response:
+        """``respond()``; with an ``Idempotency-Key``, at most once per key, retries getting the
+        stored outcome (see ``idempotency``)."""
+        header = self.request.META.get("HTTP_IDEMPOTENCY_KEY")
+        if header is None:
+            if view_setting(self, "idempotency_key_required", "IDEMPOTENCY_KEY_REQUIRED"):
+                raise IdempotencyKeyRequired
+            return respond()
+        return IdempotentRequest(self.request, header, self.get_bulk_database()).respond(respond)
 
     def get_bulk_database(self) -> str:
         return router.db_for_write(self.get_bulk_model())
@@ -218,13 +188,8 @@ class MultiStatusMixin(ViewBase):
     def get_bulk_model(self) -> type[models.Model]:
         """The model the batch writes, found without calling ``get_queryset()`` where possible
         (schema generation has no real request to scope it by)."""
-        queryset = getattr(self, "queryset", None)
-        if queryset is not None:
-            return queryset.model
-        model = getattr(getattr(self.get_serializer_class(), "Meta", None), "model", None)
-        if model is not None:
-            return model
-        return self.get_queryset().model
+        model = declared_model(type(self), self.get_serializer_class())
+        return model or self.get_queryset().model
 
     def get_item_lookup_key(self) -> str:
         """The key that names an item's target: the lookup field, ``pk`` read as the pk's name."""
@@ -246,14 +211,13 @@ class MultiStatusMixin(ViewBase):
             exc.status_code = status.HTTP_403_FORBIDDEN
         outcome = item_error(exc, multistatus_settings.CONFLICT_CODES)
         if outcome is None:
+            request = self.request
+            path = request.get_full_path()
             logger.error(
-                "Unexpected error in item %d of %s %s",
-                index,
-                self.request.method,
-                self.request.get_full_path(),
-                exc_info=exc,
+                "Unexpected error in item %d of %s %s", index, request.method, path, exc_info=exc
             )
-            outcome = status.HTTP_500_INTERNAL_SERVER_ERROR, dict(SERVER_ERROR)
+            unexpected = ItemServerError()
+            outcome = unexpected.status_code, error_dict(unexpected)
         code, errors = outcome
         return ItemResult(index=index, status=code, href=href, errors=errors)
 
@@ -272,34 +236,11 @@ class MultiStatusMixin(ViewBase):
 
     def get_item_href(self, instance: models.Model) -> str | None:
         """The URL of an item's object: the detail route of this viewset, when it has one."""
-        if not getattr(self, "basename", None):
-            return None
-        value = getattr(instance, self.lookup_field)
-        text, template = str(value), self.item_href_template
-        lookup_regex = getattr(self, "lookup_value_regex", "[^/.]+")
-        if template and UNRESERVED.fullmatch(text) and re.fullmatch(lookup_regex, text):
-            return f"{template[0]}{text}{template[1]}"
-        return self.reverse_item_href(value)
-
-    def reverse_item_href(self, value: Any) -> str | None:
-        kwarg = self.lookup_url_kwarg or self.lookup_field
-        try:
-            url = self.reverse_action("detail", kwargs={kwarg: value})  # type: ignore[attr-defined]
-        except NoReverseMatch:
-            return None
-        # DRF's reverse() carries ?format= over from the request; a resource's URI has none.
-        return remove_query_param(url, api_settings.URL_FORMAT_OVERRIDE)
+        return self.detail_hrefs(instance)
 
     @cached_property
-    def item_href_template(self) -> tuple[str, str] | None:
-        """The detail URL split around its lookup value, reversed once per request: a value
-        that needs no quoting and matches the route's pattern is put in between, which is what
-        ``reverse()`` would return, some twenty times faster."""
-        url = self.reverse_item_href(HREF_PLACEHOLDER)
-        if url is None or url.count(HREF_PLACEHOLDER) != 1:
-            return None
-        prefix, suffix = url.split(HREF_PLACEHOLDER)
-        return prefix, suffix
+    def detail_hrefs(self) -> DetailHrefs:
+        return DetailHrefs(self)
 
     def get_multistatus_status(self, multistatus: MultiStatus) -> int:
         return self.get_outer_status({result.status for result in multistatus.results})
@@ -318,6 +259,16 @@ class MultiStatusMixin(ViewBase):
         return Response(
             multistatus.as_data(), status=self.get_multistatus_status(multistatus), headers=headers
         )
+
+
+def declared_model(view_class: type, serializer_class: Any = None) -> type[models.Model] | None:
+    """The model a view class declares, by its ``queryset`` or its serializer's (by default its
+    ``serializer_class``) ``Meta.model``; None where only a request can tell."""
+    queryset = getattr(view_class, "queryset", None)
+    if queryset is not None:
+        return queryset.model
+    serializer_class = serializer_class or getattr(view_class, "serializer_class", None)
+    return getattr(getattr(serializer_class, "Meta", None), "model", None)
 
 
 def scaled(limit: int | None) -> int | None:

@@ -21,7 +21,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import ErrorDetail, NotAuthenticated
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -29,18 +30,17 @@ from rest_framework.utils.urls import remove_query_param
 
 from .exceptions import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from .models import IdempotencyRecord
-from .results import ItemResult, MultiStatus, MultiStatusData
+from .results import MultiStatus, MultiStatusData, dump, dump_result, load, load_result
 from .settings import multistatus_settings
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
-#: Response headers replayed with the outcome.
-KEPT_HEADERS = ("Location", "Preference-Applied")
+#: Response headers stored with the outcome and replayed with it.
+REPLAYED_HEADERS = ("Location", "Preference-Applied")
 ANONYMOUS = "anonymous"
 
 _SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~:/-]+")
-_ERROR = "__error__"  # marks a stored ErrorDetail: {"__error__": message, "code": code}
 
 
 def parse_key(header: str) -> str:
@@ -52,19 +52,24 @@ def parse_key(header: str) -> str:
     elif _TOKEN.fullmatch(value):
         key = value
     else:
-        raise InvalidIdempotencyKey('expected a quoted string ("…", printable ASCII) or a token.')
+        raise InvalidIdempotencyKey(
+            reason=_('expected a quoted string ("…", printable ASCII) or a token.')
+        )
     if not key:
-        raise InvalidIdempotencyKey("the key is empty.")
+        raise InvalidIdempotencyKey(reason=_("the key is empty."))
     if len(key) > MAX_LENGTH:
-        raise InvalidIdempotencyKey(f"the key is longer than {MAX_LENGTH} characters.")
+        raise InvalidIdempotencyKey(
+            reason=_("the key is longer than %(max)d characters.") % {"max": MAX_LENGTH}
+        )
     return key
 
 
 class IdempotentRequest:
-    """One request carrying a key: runs it once, or answers with what it answered before."""
+    """One request carrying a key (the ``Idempotency-Key`` header's value): runs it once, or
+    answers with what it answered before."""
 
-    def __init__(self, request: Request, key: str, body: bytes, database: str) -> None:
-        self.key = key
+    def __init__(self, request: Request, header: str, database: str) -> None:
+        self.key = parse_key(header)
         self.database = database
         user = request.user
         if user is not None and user.is_authenticated:
@@ -72,8 +77,8 @@ class IdempotentRequest:
         elif multistatus_settings.IDEMPOTENCY_ALLOW_ANONYMOUS:
             self.scope = ANONYMOUS
         else:
-            raise NotAuthenticated("Authenticate to send an Idempotency-Key.")
-        self.fingerprint = fingerprint(request, body)
+            raise NotAuthenticated(_("Authenticate to send an Idempotency-Key."))
+        self.fingerprint = fingerprint(request)
 
     @property
     def records(self) -> Any:
@@ -127,7 +132,7 @@ class IdempotentRequest:
             fingerprint=self.fingerprint,
             status=response.status_code,
             data=json.dumps(dump_data(response.data), cls=DjangoJSONEncoder),
-            headers={name: response[name] for name in KEPT_HEADERS if name in response},
+            headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
             expires=timezone.now() + ttl,
         ).save(using=self.database, force_insert=True)
 
@@ -138,18 +143,38 @@ class IdempotentRequest:
         return Response(load_data(json.loads(record.data)), status=record.status, headers=headers)
 
 
-def fingerprint(request: Request, body: bytes) -> str:
+def fingerprint(request: Request) -> str:
     """What makes two requests the same: method, path and query (``?format=`` aside), content
-    type, preferences and body."""
+    type, preferences and body — its bytes as the parsers read them (``body_digest``), or, for
+    a body DRF's form parsers read, its data."""
     path = remove_query_param(request.get_full_path(), api_settings.URL_FORMAT_OVERRIDE)
+    digest = request.parser_context.get("body_digest") or data_digest(request)
     parts = [
         request.method or "",
         path,
         request.content_type or "",
         request.META.get("HTTP_PREFER", ""),
-        hashlib.sha256(body).hexdigest(),
+        digest,
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def data_digest(request: Request) -> str:
+    """SHA-256 of a request's parsed data and files, in a canonical form."""
+    data = request.data
+    files = request.FILES
+    fields = dict(data.lists()) if hasattr(data, "lists") else data
+    uploads = {name: [file_digest(upload) for upload in files.getlist(name)] for name in files}
+    canonical = json.dumps([fields, uploads], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def file_digest(upload: Any) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 # The stored outcome: JSON, with error codes and the multistatus kept --------------------------
@@ -177,45 +202,3 @@ def load_data(stored: Mapping[str, Any]) -> Any:
             minimal=multistatus.get("minimal", False),
         ).as_data()
     return load(stored["data"])
-
-
-def dump_result(result: ItemResult, minimal: bool = False) -> dict[str, Any]:
-    """One item's result as JSON (for a stored outcome, or a job's chunk); ``minimal``: without
-    its data."""
-    return {
-        "index": result.index,
-        "status": result.status,
-        "href": result.href,
-        "data": None if minimal else result.data,  # a serializer's representation: plain JSON
-        "errors": dump(result.errors),
-    }
-
-
-def load_result(stored: Mapping[str, Any]) -> ItemResult:
-    return ItemResult(
-        index=stored["index"],
-        status=stored["status"],
-        href=stored["href"],
-        data=stored["data"],
-        errors=load(stored["errors"]),
-    )
-
-
-def dump(value: Any) -> Any:
-    if isinstance(value, ErrorDetail):
-        return {_ERROR: str(value), "code": value.code}
-    if isinstance(value, Mapping):
-        return {str(key): dump(member) for key, member in value.items()}
-    if isinstance(value, list | tuple):
-        return [dump(member) for member in value]
-    return value
-
-
-def load(value: Any) -> Any:
-    if isinstance(value, dict):
-        if _ERROR in value and set(value) == {_ERROR, "code"}:
-            return ErrorDetail(value[_ERROR], code=value["code"])
-        return {key: load(member) for key, member in value.items()}
-    if isinstance(value, list):
-        return [load(member) for member in value]
-    return value

@@ -8,27 +8,80 @@ UUID in it is what keeps them apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from .background import (
-    BulkJobSerializer,
-    job_multistatus,
-    job_renderer_context,
-    job_state,
-    resume_if_stale,
-)
 from .models import BulkJob
 from .parsers import multistatus_parser_classes
 from .renderers import MultiStatusXMLRenderer, multistatus_renderer_classes
+from .results import ItemResult, MultiStatus, load_result
+from .settings import PROPSTAT_STYLE, view_setting
+from .tasks import resume_if_stale
 
 #: Seconds a client should wait before asking again about a job still running.
 RETRY_AFTER = 1
+
+
+class BulkJobSerializer(serializers.ModelSerializer):
+    """A job's state: how many of its items are done, and their statuses so far."""
+
+    by_status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BulkJob
+        fields = ["id", "state", "total", "done", "by_status", "atomic", "cancel_requested"]
+        fields += ["created", "started", "finished"]
+
+    def get_by_status(self, job: BulkJob) -> dict[str, int]:
+        return {code: job.counts[code] for code in sorted(job.counts)}
+
+
+def job_state(job: BulkJob, url: str | None = None) -> dict[str, Any]:
+    state = dict(BulkJobSerializer(job).data)
+    if url:
+        state["href"] = url
+    return state
+
+
+def job_url(request: Request, job: BulkJob) -> str:
+    namespace = getattr(getattr(request, "resolver_match", None), "namespace", "")
+    name = f"{namespace}:bulk-job-detail" if namespace else "bulk-job-detail"
+    return reverse(name, kwargs={"pk": str(job.pk)}, request=request)
+
+
+def load_results(job: BulkJob) -> Iterator[ItemResult]:
+    """The job's results in request order, a chunk at a time."""
+    for chunk_results in job.chunks.order_by("start").values_list("results", flat=True).iterator():
+        yield from map(load_result, chunk_results or [])
+
+
+def job_multistatus(job: BulkJob) -> MultiStatus:
+    return MultiStatus(results=list(load_results(job)), atomic=job.atomic, minimal=job.minimal)
+
+
+def job_renderer_context(job: BulkJob) -> dict[str, Any]:
+    """What the XML renderer needs to write an ended job's 207 as the synchronous request's: that
+    request's URL (the base of the hrefs of items without a resource), its view's XML style,
+    and for the propstat style the items submitted."""
+    path = job.path.partition("?")[0]
+    try:
+        view_class = getattr(resolve(path).func, "cls", None)
+    except Resolver404:  # the project's URLs changed since
+        view_class = None
+    style = view_setting(view_class, "xml_style", "XML_STYLE")
+    context: dict[str, Any] = {"bulk_request_url": job.base_uri + path, "xml_style": style}
+    if style == PROPSTAT_STYLE and not job.minimal:
+        chunks = job.chunks.order_by("start").values_list("items", flat=True)
+        context["bulk_items"] = [item for items in chunks for item in items]
+    return context
 
 
 class JobEnded(exceptions.APIException):
@@ -46,6 +99,7 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
     renderer_classes = multistatus_renderer_classes()
     parser_classes = multistatus_parser_classes()
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[BulkJob]:
         user = self.request.user
@@ -53,14 +107,14 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
             return BulkJob.objects.all()
         if user is not None and user.is_authenticated:
             return BulkJob.objects.filter(owner=user)
-        return BulkJob.objects.filter(Q(owner__isnull=True))
+        return BulkJob.objects.filter(owner__isnull=True, anonymous=True)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.get_object()
         if job.ended:
             self.ended_job = job
-            multistatus = job_multistatus(job)
-            return Response(multistatus.as_data(), status=job.outer_status or 207)
+            code = job.outer_status or status.HTTP_207_MULTI_STATUS
+            return Response(job_multistatus(job).as_data(), status=code)
         resume_if_stale(job)
         url = request.build_absolute_uri(request.path)
         headers = {"Retry-After": str(RETRY_AFTER)}

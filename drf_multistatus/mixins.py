@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import mixins, serializers
-from rest_framework.request import Request, clone_request
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .equivalence import default_hook
@@ -49,21 +49,11 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
     def bulk_create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         items = self.get_bulk_items(request)
         if self.is_upsert(request):
-            self.check_upsert_permissions(request)
             return self.run_bulk(Upsert(self, items))
         return self.run_bulk(Create(self, items))
 
     def is_upsert(self, request: Request) -> bool:
         return bool(self.upsert_fields) and prefers(request, MERGE_DUPLICATES)
-
-    def check_upsert_permissions(self, request: Request) -> None:
-        """An upsert may replace objects: it must also pass the permissions of a PUT."""
-        action = self.action
-        self.action = "update"
-        try:
-            self.check_permissions(clone_request(request, "PUT"))
-        finally:
-            self.action = action
 
     @default_hook
     def perform_bulk_create(self, serializer: serializers.BaseSerializer) -> None:
@@ -102,7 +92,7 @@ class BulkDestroyModelMixin(MultiStatusMixin, mixins.DestroyModelMixin):
         try:
             return super().destroy(request, *args, **kwargs)
         except (ProtectedError, RestrictedError) as exc:
-            raise ProtectedItem(exc, self.get_bulk_model()) from exc
+            raise ProtectedItem(error=exc, model=self.get_bulk_model()) from exc
 
     @default_hook
     def perform_bulk_destroy(self, instance: models.Model) -> None:

@@ -41,7 +41,12 @@ class BulkJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    anonymous = models.BooleanField(
+        default=False,
+        help_text="Submitted without a user. A job whose user was deleted has neither: its "
+        "remaining items are refused.",
     )
     # The request, as the job replays it: which view, URL and headers, and the operation.
     method = models.CharField(max_length=10)

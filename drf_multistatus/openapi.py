@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .actions import bulk_twin
 from .namespaces import DAV_NAMESPACE, XML_MEDIA_TYPES
 from .preferences import MERGE_DUPLICATES, RESPOND_ASYNC, RETURN_MINIMAL
-
-#: The operation each bulk action of a list route documents.
-OPERATIONS = {"bulk_update": "update", "partial_bulk_update": "update", "bulk_destroy": "destroy"}
 
 
 def bulk_operation(view: Any, method: str) -> str | None:
     """``"create"``, ``"update"`` or ``"destroy"`` for the bulk operations of a list URL."""
-    action = getattr(view, "action", None)
-    action = getattr(action, "bulk_name", action)
-    if action in OPERATIONS:
-        return OPERATIONS[action]
-    if action == "create" and method == "POST" and hasattr(view, "bulk_create"):
-        return "create"
-    return None
+    twin = bulk_twin(view, method)
+    return "update" if twin == "partial_update" else twin
 
 
 def prefer_parameter(view: Any, operation: str) -> dict[str, Any]:
@@ -137,6 +130,10 @@ def multistatus_schema(data: dict[str, Any] | None) -> dict[str, Any]:
     if data is not None:
         properties["data"] = data
     properties["errors"] = {"type": "object", "additionalProperties": True}
+    properties["code"] = {
+        "type": "string",
+        "description": "The code of a failure of the item as a whole (not_found, cancelled…).",
+    }
     return {
         "type": "object",
         "required": ["results", "summary"],
@@ -195,6 +192,7 @@ JOB_ACCEPTED = {
                     "total": {"type": "integer"},
                     "done": {"type": "integer"},
                     "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "cancel_requested": {"type": "boolean"},
                     "href": {"type": "string", "format": "uri"},
                 },
             }

@@ -1,21 +1,84 @@
-"""DRF's JSON parser, hardened for request bodies that carry whole batches."""
+"""Parsers for bodies that carry whole batches: JSON and the project's XML.
+
+Each reads its body from the stream itself, its size checked against its limit before more than a
+first look is read: a batch's (``max_batch_body_size`` in the parser context, larger for one to
+run in the background) or a single object's (``max_body_size``, by default Django's
+``DATA_UPLOAD_MAX_MEMORY_SIZE``). The body's SHA-256 is left in the parser context as
+``body_digest``, for ``Idempotency-Key``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import IO, Any
 
+from django.conf import settings
 from lxml import etree
-from rest_framework import exceptions
+from rest_framework import exceptions, renderers
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.settings import api_settings
+from rest_framework.utils import json
 
 from . import xmlreader
+from .exceptions import RequestBodyTooLarge
 from .namespaces import XML_NAMESPACE, is_xml_media_type
 
+#: Bytes read to tell a batch from a single object before the size check.
+FIRST_LOOK = 8192
 
-class MultiStatusJSONParser(JSONParser):
-    """``JSONParser`` that answers 400, not 500, to nesting too deep for Python's decoder."""
+
+def read_body(
+    stream: IO[bytes],
+    parser_context: Mapping[str, Any] | None,
+    is_batch: Callable[[bytes], bool],
+) -> bytes:
+    """The whole body, or 413 before more than its first look is read when it is over its
+    limit."""
+    context = parser_context or {}
+    head = stream.read(FIRST_LOOK)
+    single = context.get("max_body_size", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    limit = context.get("max_batch_body_size", single) if is_batch(head) else single
+    request = context.get("request")
+    meta = getattr(request, "META", {})
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        raise RequestBodyTooLarge(length=length, limit=limit)
+    body = head + stream.read() if len(head) == FIRST_LOOK else head
+    if isinstance(parser_context, MutableMapping):
+        parser_context["body_digest"] = hashlib.sha256(body).hexdigest()
+    return body
+
+
+def starts_json_array(head: bytes) -> bool:
+    return head.lstrip(b" \t\r\n")[:1] == b"["
+
+
+def starts_xml_batch(head: bytes) -> bool:
+    """Whether the document's root (``ms:data``) starts with an ``ms:item`` child."""
+    parser = etree.XMLPullParser(
+        events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+    )
+    try:
+        parser.feed(head)
+    except etree.XMLSyntaxError:
+        return False
+    events = parser.read_events()
+    next(events, None)  # the root
+    first = next(events, None)
+    return first is not None and first[1].tag == xmlreader.ITEM
+
+
+class MultiStatusJSONParser(BaseParser):
+    """DRF's ``JSONParser``, reading its body under a batch's or an object's limit, and answering
+    400, not 500, to nesting too deep for Python's decoder."""
+
+    media_type = "application/json"
+    renderer_class = renderers.JSONRenderer
+    strict = api_settings.STRICT_JSON
 
     def parse(
         self,
@@ -23,10 +86,15 @@ class MultiStatusJSONParser(JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
+        body = read_body(stream, parser_context, starts_json_array)
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        parse_constant = json.strict_constant if self.strict else None
         try:
-            return super().parse(stream, media_type, parser_context)
+            return json.loads(body.decode(encoding), parse_constant=parse_constant)
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - nesting too deep.") from exc
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
 
 
 class MultiStatusXMLParser(BaseParser):
@@ -47,8 +115,9 @@ class MultiStatusXMLParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
+        body = read_body(stream, parser_context, starts_xml_batch)
         try:
-            root = xmlreader.parse(stream.read())
+            root = xmlreader.parse(body)
         except (xmlreader.UnsafeXML, etree.XMLSyntaxError) as exc:
             raise exceptions.ParseError(f"XML parse error - {exc}") from exc
         if root.tag != f"{{{XML_NAMESPACE}}}data":
@@ -65,8 +134,8 @@ class MultiStatusTextXMLParser(MultiStatusXMLParser):
 
 
 def multistatus_parser_classes(base: Iterable[Any] | None = None) -> list[Any]:
-    """``base`` (default: DRF's ``DEFAULT_PARSER_CLASSES``) with ``JSONParser`` hardened and,
-    unless it has one already, the XML parsers."""
+    """``base`` (default: DRF's ``DEFAULT_PARSER_CLASSES``) with ``JSONParser`` replaced by ours
+    and, unless it has one already, the XML parsers."""
     parsers = [
         MultiStatusJSONParser if parser is JSONParser else parser
         for parser in (base or api_settings.DEFAULT_PARSER_CLASSES)

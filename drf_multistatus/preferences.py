@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.http import HttpRequest
 from rest_framework.request import Request
 
 #: PostgREST's preference for an upsert: items whose key exists replace that object.
@@ -16,7 +17,7 @@ RESPOND_ASYNC = "respond-async"
 _PREFERENCE = re.compile(r'\s*([^\s=;,]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?[^,]*')
 
 
-def preferences(request: Request) -> dict[str, str]:
+def preferences(request: Request | HttpRequest) -> dict[str, str]:
     """The request's preferences, name (lower case) to value (``""`` when it has none).
 
     Parameters after ``;`` are ignored; of a preference given twice, the first counts
@@ -31,7 +32,7 @@ def preferences(request: Request) -> dict[str, str]:
     return found
 
 
-def prefers(request: Request, preference: str) -> bool:
+def prefers(request: Request | HttpRequest, preference: str) -> bool:
     """Whether the request asks for ``preference`` (``name=value``, or a bare ``name``)."""
     name, _, value = preference.partition("=")
     chosen = preferences(request).get(name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, urldefrag
 
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -16,9 +15,10 @@ from rest_framework.settings import api_settings
 
 from . import xmlwriter
 from .browsable import MultiStatusBrowsableAPIRenderer
+from .hrefs import response_hrefs
 from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE, is_xml_media_type
-from .results import ItemResult, MultiStatusData
-from .settings import PROPSTAT_STYLE, multistatus_settings
+from .results import MultiStatusData
+from .settings import PROPSTAT_STYLE, view_setting
 from .statuses import reason_phrase, status_line
 
 __all__ = [
@@ -34,9 +34,9 @@ __all__ = [
 ]
 
 
-class MultiStatusJSONRenderer(JSONRenderer):
-    """DRF's JSON renderer. A multistatus body is a plain dict, so any JSON renderer renders it;
-    this one is named so that ``renderer_classes`` read alike for both formats."""
+#: DRF's JSON renderer: a multistatus body is a plain dict, so any JSON renderer renders it. The
+#: name is kept so that ``renderer_classes`` read alike for both formats.
+MultiStatusJSONRenderer = JSONRenderer
 
 
 class MultiStatusXMLRenderer(BaseRenderer):
@@ -44,6 +44,11 @@ class MultiStatusXMLRenderer(BaseRenderer):
 
     Also renders everything else a bulk view answers: whole-request errors become a
     ``DAV:error`` document, other data (a single create, a list or detail GET) ``ms:data``.
+
+    A 207 is written in the view's ``xml_style``, its items without a resource named under the
+    request's URL. A background job's view, which is not the request's, passes both in the
+    renderer context (``xml_style``, ``bulk_request_url``), with the items submitted
+    (``bulk_items``, which the propstat style names).
     """
 
     media_type = "application/xml"
@@ -62,85 +67,38 @@ class MultiStatusXMLRenderer(BaseRenderer):
         request = renderer_context.get("request")
         response = renderer_context.get("response")
         if isinstance(data, MultiStatusData):
-            # A background job's view passes its request's URL, style and items (see
-            # ``background.job_renderer_context``); a bulk view's are the request's own.
-            base = renderer_context.get("bulk_request_url")
-            results = data.multistatus.results
-            hrefs = self.get_hrefs(results, request, base)
-            submitted = None
-            style = renderer_context.get("xml_style") or self.get_style(
-                renderer_context.get("view")
-            )
-            if style == PROPSTAT_STYLE:
-                items = renderer_context.get("bulk_items", getattr(request, "data", None))
-                submitted = items if isinstance(items, list) else []
-            body = xmlwriter.multistatus(
-                results,
-                hrefs,
-                data.multistatus.summary(),
-                api_settings.NON_FIELD_ERRORS_KEY,
-                data.multistatus.minimal,
-                [
-                    href != result.href and href == self.item_uri(result.index, request, base)
-                    for href, result in zip(hrefs, results, strict=True)
-                ],
-                submitted,
-            )
+            body = self.multistatus(data, request, renderer_context)
         elif response is not None and response.status_code >= 400:
             body = xmlwriter.error_document(data)
         else:
             body = xmlwriter.data_document(data)
         return xmlwriter.document(body)
 
-    def get_style(self, view: Any) -> str:
-        """The view's ``xml_style``, or the ``XML_STYLE`` setting."""
-        if view is not None and getattr(view, "xml_style", None):
-            return view.xml_style
-        return multistatus_settings.XML_STYLE
-
-    def get_hrefs(
-        self, results: list[ItemResult], request: Request | None, base: str | None = None
-    ) -> list[str]:
-        """Every item's href (see ``get_href``). When all are distinct absolute URIs without
-        fragments, as the viewset's own are, they are taken as they are."""
-        hrefs = [result.href or "" for result in results]
-        if (
-            all(href.startswith(("http://", "https://")) for href in hrefs)
-            and len(set(hrefs)) == len(hrefs)
-            and "#" not in "".join(hrefs)
-        ):
-            return hrefs
-        seen: set[str] = set()
-        return [self.get_href(result, request, seen, base) for result in results]
-
-    def get_href(
-        self, result: ItemResult, request: Request | None, seen: set[str], base: str | None = None
+    def multistatus(
+        self, data: MultiStatusData, request: Request | None, context: Mapping[str, Any]
     ) -> str:
-        """The item's resource URI, or one that names the request item; never repeated.
-
-        Every href is an absolute URI without fragment (RFC 4918 §8.3, §14.7). A second item that
-        names an already listed resource gets its request-item URI instead.
-        """
-        href = result.href
-        if href and "#" in href:
-            href = urldefrag(href)[0]
-        if href and request is not None and not href.startswith(("http://", "https://")):
-            href = request.build_absolute_uri(href)
-        if not href or href in seen:
-            href = self.item_uri(result.index, request, base)
-        seen.add(href)
-        return href
-
-    def item_uri(self, index: int, request: Request | None, base: str | None = None) -> str:
-        """``<request URL>/~item/<index>``: a path of its own, which path-keyed WebDAV clients
-        keep apart from the others; dereferenced, it is a 404 that says what it names (the
-        bulk routers' ``item_reference`` route). ``base``: the bulk request's URL, where it is
-        not ``request``'s (a background job's)."""
-        if base is None:
-            base = request.build_absolute_uri(request.path) if request is not None else "/"
-        if not base.endswith("/"):
-            base += "/"
-        return f"{base}{quote(multistatus_settings.ITEM_PATH, safe='~')}/{index}"
+        results = data.multistatus.results
+        base = context.get("bulk_request_url") or (
+            request.build_absolute_uri(request.path) if request is not None else "/"
+        )
+        absolute = request.build_absolute_uri if request is not None else None
+        hrefs = response_hrefs(results, base, absolute)
+        submitted = None
+        style = context.get("xml_style") or view_setting(
+            context.get("view"), "xml_style", "XML_STYLE"
+        )
+        if style == PROPSTAT_STYLE:
+            items = context.get("bulk_items", getattr(request, "data", None))
+            submitted = items if isinstance(items, list) else []
+        return xmlwriter.multistatus(
+            results,
+            [href for href, _names_item in hrefs],
+            data["summary"],
+            api_settings.NON_FIELD_ERRORS_KEY,
+            data.multistatus.minimal,
+            [names_item for _href, names_item in hrefs],
+            submitted,
+        )
 
 
 class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):

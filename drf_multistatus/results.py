@@ -69,7 +69,16 @@ class ItemResult:
             body["data"] = self.data
         else:
             body["errors"] = self.errors or {}
+            if code := self.code:
+                body["code"] = code
         return body
+
+    @property
+    def code(self) -> str | None:
+        """The code of a failure of the item as a whole (``not_found``, ``cancelled``…): the
+        code of its ``detail``, which JSON would not carry otherwise."""
+        detail = self.errors.get("detail") if isinstance(self.errors, Mapping) else None
+        return getattr(detail, "code", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,65 @@ class MultiStatusData(dict):
 
     def __reduce__(self) -> Any:
         return (dict, (dict(self),))
+
+
+# The stored form: JSON, for Idempotency-Key outcomes and the chunks of background jobs --------
+
+
+class Message(str):
+    """A stored error message with its code: DRF's ``ErrorDetail`` as read back."""
+
+    code: str | None
+
+    def __new__(cls, text: str, code: str | None = None) -> Message:
+        message = super().__new__(cls, text)
+        message.code = code
+        return message
+
+
+_MESSAGE = "__error__"  # marks a stored message: {"__error__": text, "code": code}
+
+
+def dump_result(result: ItemResult, minimal: bool = False) -> dict[str, Any]:
+    """One item's result as JSON; ``minimal``: without its data."""
+    return {
+        "index": result.index,
+        "status": result.status,
+        "href": result.href,
+        "data": None if minimal else result.data,  # a serializer's representation: plain JSON
+        "errors": dump(result.errors),
+    }
+
+
+def load_result(stored: Mapping[str, Any]) -> ItemResult:
+    return ItemResult(
+        index=stored["index"],
+        status=stored["status"],
+        href=stored["href"],
+        data=stored["data"],
+        errors=load(stored["errors"]),
+    )
+
+
+def dump(value: Any) -> Any:
+    """JSON for error structures, keeping each message's code."""
+    if isinstance(value, str) and getattr(value, "code", None) is not None:
+        return {_MESSAGE: str(value), "code": value.code}  # type: ignore[attr-defined]
+    if isinstance(value, Mapping):
+        return {str(key): dump(member) for key, member in value.items()}
+    if isinstance(value, list | tuple):
+        return [dump(member) for member in value]
+    return value
+
+
+def load(value: Any) -> Any:
+    if isinstance(value, dict):
+        if _MESSAGE in value and set(value) == {_MESSAGE, "code"}:
+            return Message(value[_MESSAGE], value["code"])
+        return {key: load(member) for key, member in value.items()}
+    if isinstance(value, list):
+        return [load(member) for member in value]
+    return value
 
 
 def iter_error_messages(errors: Any, path: str = "") -> Iterator[tuple[str, str, str | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Column types ``update_rows`` writes through ``UPDATE … FROM (VALUES …)``; rows of models with
 # other columns go through Django's ``bulk_update``.
@@ -33,6 +34,19 @@ def column_type(field: models.Field) -> str:
     return target.get_internal_type() if target is not None else ""
 
 
+def writes_values(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection`` takes the statements written here: ``UPDATE … FROM (VALUES …)``
+    and ``INSERT … ON CONFLICT DO NOTHING RETURNING``."""
+    return connection.vendor in ("postgresql", "sqlite")
+
+
+def max_params(connection: BaseDatabaseWrapper) -> int:
+    """How many parameters one statement may carry."""
+    if connection.vendor == "postgresql":
+        return 65535
+    return connection.features.max_query_params or 999
+
+
 def update_rows(
     model: type[models.Model], objs: list[models.Model], fields: list[models.Field], using: str
 ) -> None:
@@ -47,7 +61,7 @@ def update_rows(
     pk = model._meta.pk
     assert pk is not None
     columns = [pk, *fields]
-    if connection.vendor not in ("postgresql", "sqlite") or not all(
+    if not writes_values(connection) or not all(
         column_type(field) in VALUE_TYPES for field in columns
     ):
         model._default_manager.db_manager(using).bulk_update(objs, [f.name for f in fields])
@@ -60,16 +74,14 @@ def update_rows(
             "::text" if column_type(f) in TEXT_TYPES else f"::{f.db_type(connection)}"
             for f in columns
         ]
-        max_params = 65535
     else:
         casts = [""] * len(columns)
-        max_params = connection.features.max_query_params or 999
     row = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
     assignments = ", ".join(
         f"{quote(str(field.column))} = v.column{position}"
         for position, field in enumerate(fields, start=2)
     )
-    per_statement = max(1, max_params // len(columns))
+    per_statement = max(1, max_params(connection) // len(columns))
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             chunk = objs[start : start + per_statement]
@@ -102,7 +114,7 @@ def insert_new_rows(
     elsewhere ``bulk_create``, whose ``IntegrityError`` sends the caller to its per-item path.
     """
     connection = connections[using]
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if not writes_values(connection):
         model._default_manager.db_manager(using).bulk_create(objs)
         return []
     pk = model._meta.pk
@@ -114,12 +126,7 @@ def insert_new_rows(
     ]
     quote = connection.ops.quote_name
     returning = [pk, *key]
-    max_params = (
-        65535
-        if connection.vendor == "postgresql"
-        else (connection.features.max_query_params or 999)
-    )
-    per_statement = max(1, max_params // max(1, len(fields)))
+    per_statement = max(1, max_params(connection) // max(1, len(fields)))
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     head = (
         f"INSERT INTO {quote(model._meta.db_table)} "

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.schemas.inspectors import DefaultSchema
 from rest_framework.schemas.openapi import AutoSchema
 
 from . import openapi
 
+if TYPE_CHECKING:
+    SchemaBase = AutoSchema
+else:
+    SchemaBase = object
 
-class BulkAutoSchemaMixin:
+
+class BulkAutoSchemaMixin(SchemaBase):
     """Describes bulk create/update on a list URL: an array in, a 207 multistatus out."""
 
     view: Any
 
     def get_operation(self, path: str, method: str) -> dict[str, Any]:
-        operation = super().get_operation(path, method)  # type: ignore[misc]
+        operation = super().get_operation(path, method)
         bulk = openapi.bulk_operation(self.view, method)
         if bulk:
             operation.setdefault("parameters", []).append(openapi.prefer_parameter(self.view, bulk))
@@ -27,7 +32,7 @@ class BulkAutoSchemaMixin:
         max_items = self.view.get_max_batch_size() if operation else None
         if operation == "destroy":
             return openapi.destroy_request_body(self.lookup(), max_items)
-        body = super().get_request_body(path, method)  # type: ignore[misc]
+        body = super().get_request_body(path, method)
         if operation and body:
             lookup = self.lookup() if operation == "update" else None
             openapi.bulk_request_content(body["content"], operation, lookup, max_items)
@@ -38,14 +43,12 @@ class BulkAutoSchemaMixin:
         return key, openapi.lookup_schema(self.view.get_bulk_model(), key)
 
     def get_responses(self, path: str, method: str) -> dict[str, Any]:
-        responses = super().get_responses(path, method)  # type: ignore[misc]
+        responses = super().get_responses(path, method)
         operation = openapi.bulk_operation(self.view, method)
         if not operation:
             return responses
-        data = None
-        if operation != "destroy":
-            serializer = self.get_serializer(path, method)  # type: ignore[attr-defined]
-            data = self.get_reference(serializer)  # type: ignore[attr-defined]
+        serializer = self.get_serializer(path, method) if operation != "destroy" else None
+        data = self.get_reference(serializer) if serializer is not None else None
         result = openapi.multistatus_schema(data)
         return openapi.bulk_responses(responses, operation, result, self.view.get_max_batch_size())
 

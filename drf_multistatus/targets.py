@@ -10,30 +10,114 @@ a 409 of its own.
 from __future__ import annotations
 
 import functools
+import hashlib
 import operator
-from collections import ChainMap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connections, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 
+from .context import Key
 from .exceptions import DuplicateTarget, MissingLookup, NotAnObject
 
-Key = tuple[Any, ...]
+Target = models.Model | Exception | None
 NO_MATCH = object()  # a value that cannot name any object
 _LOOKUP_ERRORS = (DatabaseError, ValueError, TypeError, OverflowError)
 
 
-class TargetLookup:
-    """Each item's target among ``queryset``, named by the item's ``keys`` (one per field of
-    ``fields``, the model lookups). With ``lock``, targets stay locked (``SELECT … FOR UPDATE``,
-    in primary-key order) until the batch commits, so that concurrent batches queue."""
+@dataclass(frozen=True)
+class Targets:
+    """What a batch's items name: per item its target object, ``None`` (no target: a create) or
+    the exception that answers for it; and the keys they named, with their batch index."""
+
+    objects: list[Target]
+    keys: dict[Key, int]
+
+
+class KeyReader:
+    """Reads what each item names its target by: the item's ``keys`` (one per field of
+    ``fields``, the model lookups), converted as the model fields convert them.
+
+    With a ``verb`` ("update"), every item must name an existing target: a missing key is 400,
+    an unknown one 404. Without (an upsert's), an item whose key is missing, null or unknown has
+    no target."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        keys: Sequence[str] | None = None,
+        verb: str | None = None,
+    ) -> None:
+        self.model = model
+        self.fields = tuple(fields)
+        self.keys = tuple(keys or fields)
+        self.verb = verb
+        model_fields = [model_field(model, name) for name in fields]
+        self.attnames = [
+            name if name == "pk" or field is None else field.attname
+            for name, field in zip(fields, model_fields, strict=True)
+        ]
+        self.converters = [converter(field) for field in model_fields]
+
+    def read_keys(
+        self, items: Sequence[Any], offset: int = 0, seen: Mapping[Key, int] | None = None
+    ) -> list[Any]:
+        """Per item: its key as the database holds it, ``NO_MATCH``, or an exception. ``seen``
+        holds the keys earlier parts of the batch named (a background job's earlier chunks),
+        by their index; ``offset`` is the index of ``items[0]`` in the batch."""
+        first_index: dict[Key, int] = {}
+        seen = seen or {}
+        keys = []
+        for index, item in enumerate(items, start=offset):
+            key = self.read_key(item)
+            if isinstance(key, tuple):
+                earlier = first_index.get(key, seen.get(key))
+                if earlier is not None:
+                    key = DuplicateTarget(field=self.keys[0], index=earlier)
+                else:
+                    first_index[key] = index
+            keys.append(key)
+        return keys
+
+    def read_key(self, item: Any) -> Any:
+        if not isinstance(item, dict):
+            return NotAnObject(item=item)
+        values = []
+        for name, to_python in zip(self.keys, self.converters, strict=True):
+            if name not in item:
+                return NO_MATCH if self.verb is None else MissingLookup(field=name, verb=self.verb)
+            try:
+                value = to_python(item[name])
+            except (TypeError, ValueError, OverflowError, DjangoValidationError):
+                return NO_MATCH
+            if value is None:  # SQL's NULL equals nothing, not even another NULL
+                return NO_MATCH
+            values.append(value)
+        return tuple(values)
+
+    def named(
+        self, items: Sequence[Any], offset: int = 0, seen: Mapping[Key, int] | None = None
+    ) -> dict[Key, int]:
+        """The keys ``items`` name, with the batch index that named each."""
+        return named(self.read_keys(items, offset, seen), offset)
+
+    def key_of(self, obj: models.Model) -> Key:
+        """An object's key: its values as the database returned them (already Python's)."""
+        return tuple(getattr(obj, attname) for attname in self.attnames)
+
+
+class TargetLookup(KeyReader):
+    """Each item's target among ``queryset``, in one query. With ``lock``, targets stay locked
+    (``SELECT … FOR UPDATE``, in primary-key order) until the batch commits, so that concurrent
+    batches queue."""
 
     def __init__(
         self,
@@ -41,88 +125,30 @@ class TargetLookup:
         fields: Sequence[str],
         keys: Sequence[str] | None = None,
         *,
+        verb: str | None = None,
         lock: bool = True,
         database: str | None = None,
     ) -> None:
+        super().__init__(queryset.model, fields, keys, verb)
         self.queryset = queryset
-        self.model = queryset.model
-        self.fields = tuple(fields)
-        self.keys = tuple(keys or fields)
         self.lock = lock
         self.database = database or queryset.db
-        model_fields = [model_field(self.model, name) for name in fields]
-        self.attnames = [
-            name if name == "pk" or field is None else field.attname
-            for name, field in zip(fields, model_fields, strict=True)
-        ]
-        self.converters = [converter(field) for field in model_fields]
 
     def find(
         self,
         items: Sequence[Any],
-        verb: str,
+        offset: int = 0,
+        seen: Mapping[Key, int] | None = None,
         savepoint: bool = True,
-        seen: dict[Key, int] | None = None,
-        offset: int = 0,
-    ) -> list[models.Model | Exception]:
-        """Every item's target, or the exception that answers for it (400, 404, 409).
-
-        Without ``savepoint``, a database that refuses the query raises: the caller runs inside
-        a savepoint of its own and tries again with one.
-        """
-        keys = self.read_keys(items, verb, True, seen, offset)
+    ) -> Targets:
+        """Every item's target (see :class:`Targets`). Without ``savepoint``, a database that
+        refuses the query raises ``LookupRefused``: the caller runs inside a savepoint of its
+        own and tries again with one."""
+        keys = self.read_keys(items, offset, seen)
         found = self.fetch(keys, savepoint)
-        missing = not_found(self.model)
-        return [key if isinstance(key, Exception) else found.get(key, missing) for key in keys]
-
-    def find_optional(
-        self,
-        items: Sequence[Any],
-        savepoint: bool = True,
-        seen: dict[Key, int] | None = None,
-        offset: int = 0,
-    ) -> list[models.Model | Exception | None]:
-        """As ``find``, but an item whose key matches nothing (or that has none) gets ``None``."""
-        keys = self.read_keys(items, "", False, seen, offset)
-        found = self.fetch(keys, savepoint)
-        return [key if isinstance(key, Exception) else found.get(key) for key in keys]
-
-    def read_keys(
-        self,
-        items: Sequence[Any],
-        verb: str,
-        required: bool,
-        seen: dict[Key, int] | None = None,
-        offset: int = 0,
-    ) -> list[Any]:
-        """Per item: its key as the database holds it, ``NO_MATCH``, or an exception. ``seen``
-        holds the keys earlier parts of the batch named (a background job's earlier chunks),
-        by their index; ``offset`` is the index of ``items[0]`` in the batch."""
-        first_index: dict[Key, int] = {}
-        earlier = ChainMap(first_index, seen) if seen else first_index  # seen is not copied
-        keys = []
-        for index, item in enumerate(items, start=offset):
-            key = self.read_key(item, verb, required)
-            if isinstance(key, tuple):
-                if key in earlier:
-                    key = DuplicateTarget(self.keys[0], earlier[key])
-                else:
-                    first_index[key] = index
-            keys.append(key)
-        return keys
-
-    def read_key(self, item: Any, verb: str, required: bool) -> Any:
-        if not isinstance(item, dict):
-            return NotAnObject(item)
-        values = []
-        for name, to_python in zip(self.keys, self.converters, strict=True):
-            if name not in item:
-                return MissingLookup(name, verb) if required else NO_MATCH
-            try:
-                values.append(to_python(item[name]))
-            except (TypeError, ValueError, OverflowError, DjangoValidationError):
-                return NO_MATCH
-        return tuple(values)
+        missing = not_found(self.model) if self.verb is not None else None
+        objects = [key if isinstance(key, Exception) else found.get(key, missing) for key in keys]
+        return Targets(objects, named(keys, offset))
 
     def fetch(self, keys: Sequence[Any], savepoint: bool = True) -> dict[Key, models.Model]:
         """The objects that hold ``keys`` (non-tuple entries are skipped), in one query; should
@@ -157,14 +183,15 @@ class TargetLookup:
             queryset = queryset.filter(functools.reduce(operator.or_, matches))
         if self.lock:
             queryset = queryset.select_for_update(of=("self",)).order_by("pk")
-        return {self.key_of(obj): obj for obj in queryset}
-
-    def key_of(self, obj: models.Model) -> Key:
-        """An object's key: its values as the database returned them (already Python's)."""
-        return tuple(getattr(obj, attname) for attname in self.attnames)
+        return {self.key_of(obj): obj for obj in queryset.using(self.database)}
 
 
-class LookupRefused(DatabaseError):
+def named(keys: Sequence[Any], offset: int) -> dict[Key, int]:
+    """The keys among ``keys`` (read by ``read_keys``) with the batch index that named each."""
+    return {key: index for index, key in enumerate(keys, start=offset) if isinstance(key, tuple)}
+
+
+class LookupRefused(Exception):
     """The database refused the lookup of a batch's targets (a value it cannot compare)."""
 
 
@@ -209,3 +236,26 @@ def converter(field: models.Field | None) -> Callable[[Any], Any]:
         return value
 
     return to_python
+
+
+def lock_keys(database: str, model: type[models.Model], keys: Sequence[Any]) -> None:
+    """Hold a transaction-level advisory lock on each of ``keys`` (PostgreSQL; elsewhere
+    nothing), taken in one order by every batch, so that batches naming the same keys queue
+    instead of deadlocking on each other's rows."""
+    connection = connections[database]
+    wanted = {key for key in keys if isinstance(key, tuple)}
+    if connection.vendor != "postgresql" or not wanted:
+        return
+    ids = sorted({lock_id(model._meta.label, key) for key in wanted})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k)"
+            " AS locked",
+            [ids],
+        )
+
+
+def lock_id(label: str, key: Key) -> int:
+    """A 64-bit advisory lock id for ``key`` of a model, the same in every process."""
+    digest = hashlib.sha256(f"drf-multistatus key {label} {key!r}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

@@ -3,7 +3,7 @@ query per unique field, plus the values the batch itself has accepted so far."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeGuard
 
 from django.db import models
@@ -108,12 +108,16 @@ def can_index(
 
 
 def index_unique_fields(
-    serializer: serializers.Serializer, model: type[models.Model]
+    serializer: serializers.Serializer,
+    model: type[models.Model],
+    shared: Sequence[tuple[str, str, UniqueIndex]] | None = None,
 ) -> list[tuple[str, str, UniqueIndex]]:
-    """Swap the serializer's indexable ``UniqueValidator``s for batch ones.
+    """Swap the serializer's indexable ``UniqueValidator``s for batch ones; with ``shared`` (a
+    second serializer of the same batch), answered from the same indexes.
 
     Returns ``(serializer field name, model field name, index)`` for each swapped validator.
     """
+    by_source = {source: index for _name, source, index in shared or ()}
     indexed = []
     for name, field in serializer.fields.items():
         if field.read_only:
@@ -121,8 +125,9 @@ def index_unique_fields(
         validators = []
         for validator in field.validators:
             if can_index(validator, field, model):
-                index = UniqueIndex(validator, field.source_attrs[-1])
-                indexed.append((name, field.source_attrs[-1], index))
+                source = field.source_attrs[-1]
+                index = by_source.get(source) or UniqueIndex(validator, source)
+                indexed.append((name, source, index))
                 validator = BatchUniqueValidator(validator, index)
             validators.append(validator)
         field.validators = validators

@@ -175,7 +175,7 @@ def test_only_the_owner_and_staff_see_a_job(api, run_jobs):
 
 def test_a_running_job_shows_its_progress_and_can_be_cancelled(api):
     """Without running the queued job: its state, then a cancel, then the 424 of unrun items."""
-    from drf_multistatus.background import run_job
+    from drf_multistatus.worker import run_job
 
     with override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 2}):
         response = submit(api, items(5))  # queued: no commit callbacks run in this test
@@ -205,9 +205,10 @@ def test_a_running_job_shows_its_progress_and_can_be_cancelled(api):
 @override_settings(DRF_MULTISTATUS={"JOB_CHUNK_SIZE": 2})
 def test_a_job_that_raises_outside_its_items_ends_failed(api, monkeypatch):
     """Not resumed into the same error forever: the chunks committed stay, the others are 500."""
-    from drf_multistatus import background
+    from drf_multistatus import tasks, worker
+    from drf_multistatus.exceptions import JobFailed
 
-    record_progress = background.record_progress
+    record_progress = worker.record_progress
     calls = []
 
     def breaks_on_the_second_chunk(job_id, results):
@@ -216,15 +217,16 @@ def test_a_job_that_raises_outside_its_items_ends_failed(api, monkeypatch):
             raise RuntimeError("boom")
         record_progress(job_id, results)
 
-    monkeypatch.setattr(background, "record_progress", breaks_on_the_second_chunk)
+    monkeypatch.setattr(worker, "record_progress", breaks_on_the_second_chunk)
     response = submit(api, items(5))
-    background.run_job(response.json()["id"])
+    worker.run_job(response.json()["id"])
     job = BulkJob.objects.get()
     assert job.state == "failed" and job.ended
     body = api.get(response["Location"])
     assert body.status_code == 207
     assert [r["status"] for r in body.json()["results"]] == [201, 201, 500, 500, 500]
-    assert body.json()["results"][2]["errors"] == {"detail": str(background.JOB_FAILED)}
+    assert body.json()["results"][2]["errors"] == {"detail": str(JobFailed.default_detail)}
+    assert body.json()["results"][2]["code"] == "job_failed"
     # The second chunk's writes rolled back with it; the first chunk's stay.
     assert sorted(Contact.objects.values_list("email", flat=True)) == [
         "c0@example.com",
@@ -232,7 +234,7 @@ def test_a_job_that_raises_outside_its_items_ends_failed(api, monkeypatch):
     ]
     job.heartbeat = job.created  # long stale
     job.save()
-    assert not background.resume_if_stale(job)  # ended: never enqueued again
+    assert not tasks.resume_if_stale(job)  # ended: never enqueued again
     assert api.delete(response["Location"]).status_code == 409
 
 

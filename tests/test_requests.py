@@ -178,5 +178,5 @@ def test_item_hrefs_equal_what_reverse_returns(slug):
     view = TagViewSet(basename="tag", action_map={"get": "list"}, format_kwarg=None)
     view.request = view.initialize_request(APIRequestFactory().get("/api/tags/?format=xml"))
     tag = Tag(slug=slug, label="x")
-    assert view.item_href_template == ("http://testserver/api/tags/", "/")
-    assert view.get_item_href(tag) == view.reverse_item_href(slug)
+    assert view.detail_hrefs.template == ["http://testserver/api/tags/", "/"]
+    assert view.get_item_href(tag) == view.detail_hrefs.reverse(slug)

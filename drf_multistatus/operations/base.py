@@ -1,173 +1,136 @@
-"""What every bulk verb shares: per item, through the view's own serializer and hooks; or set-based
-where provably the same, falling back to the per-item path from the first item the database
-refuses."""
+"""What every bulk verb is: a strategy the engine (``drf_multistatus.engine``) runs. It finds each
+item's target, judges and applies each item as the single-object request it stands for, and,
+where that is provably the same, hands the engine a writer that does it for all items at once.
+
+An operation holds no state of its own beyond what it was made with: a run's parameters are its
+:class:`~drf_multistatus.context.BatchContext`, and the set-based path's state lives in the
+:class:`BulkWriter` made for that run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
-from django.db import DatabaseError, models
+from django.db import models
 from rest_framework import status
 
+from ..context import BatchContext, BulkView, Key
 from ..results import ItemResult
-from ..targets import TargetLookup
+from ..targets import KeyReader, Target, TargetLookup, Targets
 
-if TYPE_CHECKING:
-    from ..batch import Batch
 
-Target = models.Model | Exception | None
+@dataclass(frozen=True)
+class Retry:
+    """Try an item once more, against ``target``."""
+
+    target: Target
+
+
+class BulkWriter(Protocol):
+    """The set-based path of one run: judges each item as ``Operation.apply`` would and returns
+    the object to write (raising where the item fails), then writes them all at once."""
+
+    def accept(self, index: int, item: Any, target: Any) -> models.Model: ...
+
+    def write(self, objs: list[models.Model]) -> None: ...
+
+    def result(self, index: int, obj: models.Model) -> ItemResult: ...
 
 
 class Operation:
-    """One verb applied to every item of a batch, for ``view``.
+    """One verb applied to every item of a batch: ``Create(view, items)``.
 
-    Subclasses say how to find each item's target (``find_targets``), how to apply the verb to one
-    item (``apply``) and, where they have a set-based path, when it applies (``can_run_in_bulk``),
-    how to accept one item for it (``accept``) and how to write all accepted items (``write``).
+    Subclasses say how items name their targets (``find_targets``), how one item is applied as
+    its single-object request (``apply``) and, where they have a set-based path, when it is the
+    same (``can_write_in_bulk``, one predicate) and how it writes (``bulk_writer``).
     """
 
-    #: The status of an item that succeeded.
-    success_status: int = status.HTTP_200_OK
     #: The verb in messages: "the object to update".
-    verb = ""
+    verb: ClassVar[str] = ""
+    #: The status of an item that succeeded.
+    success_status: ClassVar[int] = status.HTTP_200_OK
     #: The RFC 7240 preference this operation honours, for ``Preference-Applied``.
-    preference_applied: str | None = None
+    preference_applied: ClassVar[str | None] = None
 
-    #: A background job runs a batch in chunks: ``offset`` is the index of ``items[0]`` in the
-    #: batch, ``seen`` the targets earlier chunks named (by key, with their index).
-    offset = 0
-    seen: dict[Any, int] | None = None
-
-    def __init__(self, view: Any, items: Sequence[Any]) -> None:
+    def __init__(self, view: BulkView, items: Sequence[Any]) -> None:
         self.view = view
         self.items = items
-        self.model: type[models.Model] = view.get_bulk_model()
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments this operation was made with, to make it again for a job."""
         return {}
 
-    def run(self, batch: Batch) -> list[ItemResult]:
-        self.batch = batch
-        self.targets = self.get_lookup_for(batch.database)
-        if self.items and self.can_run_in_bulk():
-            return self.run_in_bulk()
-        return self.run_per_item(0)
+    def check_permissions(self, view: BulkView) -> None:
+        """The request-level checks of the single-object requests the items stand for. DRF's
+        ``initial()`` made the request's own already; a background job makes them again, now,
+        for every chunk."""
+        view.check_permissions(view.request)
+
+    # Targets ---------------------------------------------------------------------------------
+
+    def key_reader(self, view: BulkView) -> KeyReader | None:
+        """How items name their targets: by the view's lookup field."""
+        model = view.get_bulk_model()
+        return KeyReader(model, (view.lookup_field,), (view.get_item_lookup_key(),), self.verb)
+
+    def lookup(self, context: BatchContext) -> TargetLookup:
+        """The targets, found through the view's ``filter_queryset(get_queryset())``."""
+        view = context.view
+        return self.lookup_in(context, view.filter_queryset(view.get_queryset()))
+
+    def lookup_in(self, context: BatchContext, queryset: models.QuerySet[Any]) -> TargetLookup:
+        reader = self.key_reader(context.view)
+        assert reader is not None
+        return TargetLookup(
+            queryset,
+            reader.fields,
+            reader.keys,
+            verb=reader.verb,
+            lock=context.view.lock_bulk_targets,
+            database=context.database,
+        )
+
+    def named(self, context: BatchContext) -> Mapping[Key, int]:
+        """The targets the items name, by key, read without a query (for the chunks of a
+        resumed job that ran before)."""
+        reader = self.key_reader(context.view)
+        return reader.named(context.items, context.offset, context.seen) if reader else {}
+
+    def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
+        """Per item: its target object, ``None`` (no target: a create), or the exception that
+        answers for it. Without ``savepoint``, a refused lookup raises (the engine then runs
+        inside a savepoint of its own)."""
+        return self.lookup(context).find(context.items, context.offset, context.seen, savepoint)
 
     # Per item --------------------------------------------------------------------------------
 
-    def run_per_item(self, start: int) -> list[ItemResult]:
-        """Items from ``start`` on, each in its own savepoint (targets looked up afresh), in
-        ``write_order``; the results in request order."""
-        targets = self.find_targets()
-        indexes = range(start, len(self.items))
-        results = {
-            i: self.run_item(i, self.items[i], targets[i]) for i in self.write_order(indexes)
-        }
-        return [results[i] for i in indexes]
-
-    def write_order(self, indexes: range) -> Sequence[int]:
-        """The order items are written in: the request's."""
-        return indexes
-
-    def run_item(self, index: int, item: Any, target: Target) -> ItemResult:
-        if isinstance(target, Exception):
-            return self.batch.fail(index, target)
-        return self.batch.run_item(index, self.href(target), self.apply, index, item, target)
-
-    def apply(self, index: int, item: Any, target: Any) -> ItemResult:
+    def apply(self, context: BatchContext, index: int, item: Any, target: Any) -> ItemResult:
         """Apply the verb to one item, through the view's serializer and hooks."""
         raise NotImplementedError
 
+    def retry(
+        self, context: BatchContext, item: Any, target: Target, result: ItemResult
+    ) -> Retry | None:
+        """Whether an item's failure deserves another attempt: one the database gave up on to
+        resolve a deadlock (503) does, against its target as the database now holds it."""
+        if result.status != status.HTTP_503_SERVICE_UNAVAILABLE:
+            return None
+        if isinstance(target, models.Model):
+            target.refresh_from_db(using=context.database)
+        return Retry(target)
+
+    def write_order(self, context: BatchContext, positions: range) -> Sequence[int]:
+        """The order the set-based write puts rows in, for the per-item path that takes over
+        where the database refused it: the request's."""
+        return positions
+
     # Set-based -------------------------------------------------------------------------------
 
-    def can_run_in_bulk(self) -> bool:
+    def can_write_in_bulk(self, context: BatchContext) -> bool:
+        """Whether writing every item at once is provably the same as ``apply`` to each."""
         return False
 
-    def run_in_bulk(self) -> list[ItemResult]:
-        """Accept every item as the per-item path would judge it, then write all accepted items
-        at once. Should the database refuse, the items from the first accepted one on take the
-        per-item path."""
-        results: list[ItemResult | None] = [None] * len(self.items)
-        accepted: list[tuple[int, models.Model]] = []
-        try:
-            with self.batch.savepoint():
-                self.prepare()
-                targets = self.find_targets(savepoint=False)
-                for index, (item, target) in enumerate(zip(self.items, targets, strict=True)):
-                    if isinstance(target, Exception):
-                        results[index] = self.batch.fail(index, target)
-                        continue
-                    try:
-                        accepted.append((index, self.accept(index, item, target)))
-                    except DatabaseError:
-                        raise
-                    except Exception as exc:
-                        results[index] = self.batch.fail(index, exc, self.href(target))
-        except DatabaseError:
-            return self.run_per_item(0)
-        if accepted:
-            try:
-                with self.batch.savepoint():
-                    self.write([obj for _index, obj in accepted])
-            except Exception:
-                first = accepted[0][0]
-                return [*results[:first], *self.run_per_item(first)]  # type: ignore[list-item]
-        for index, obj in accepted:
-            results[index] = self.written(index, obj)
-        return results  # type: ignore[return-value]
-
-    def prepare(self) -> None:
-        """Look at the batch as a whole (uniqueness, say), before the targets are looked up: a
-        row a concurrent request commits in between is then found as a target."""
-
-    def accept(self, index: int, item: Any, target: Any) -> models.Model:
-        """Judge one item as ``apply`` would and return the object to write; raise if it fails."""
+    def bulk_writer(self, context: BatchContext) -> BulkWriter:
         raise NotImplementedError
-
-    def write(self, objs: list[models.Model]) -> None:
-        raise NotImplementedError
-
-    def written(self, index: int, obj: models.Model) -> ItemResult:
-        return ItemResult(index=index, status=self.success_status, href=self.href(obj))
-
-    # Targets and hrefs -----------------------------------------------------------------------
-
-    def get_lookup(self) -> TargetLookup | None:
-        """How items name their targets: by the view's lookup field, through the view's
-        ``filter_queryset(get_queryset())``."""
-        return self.lookup((self.view.lookup_field,), (self.view.get_item_lookup_key(),))
-
-    def find_targets(self, savepoint: bool = True) -> list[Target]:
-        """Per item: its target object, ``None`` (no target: a create), or the exception that
-        answers for it."""
-        assert self.targets is not None
-        return self.targets.find(  # type: ignore[return-value]
-            self.items, self.verb, savepoint, self.seen, self.offset
-        )
-
-    def remember_targets(self, seen: dict[Any, int]) -> None:
-        """Add the keys these items name to ``seen`` (for the chunks that follow)."""
-        lookup = self.get_lookup_for(self.view.get_bulk_database())
-        if lookup is None:
-            return
-        for index, key in enumerate(lookup.read_keys(self.items, self.verb, False), self.offset):
-            if isinstance(key, tuple):
-                seen.setdefault(key, index)
-
-    def lookup(self, fields: Sequence[str], keys: Sequence[str]) -> TargetLookup:
-        return TargetLookup(
-            self.view.filter_queryset(self.view.get_queryset()),
-            fields,
-            keys,
-            lock=self.view.lock_bulk_targets,
-            database=self.database,
-        )
-
-    def get_lookup_for(self, database: str) -> TargetLookup | None:
-        self.database = database
-        return self.get_lookup()
-
-    def href(self, obj: Any) -> str | None:
-        return self.view.get_item_href(obj) if isinstance(obj, models.Model) else None

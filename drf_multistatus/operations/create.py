@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connections, models
 from rest_framework import status
 
+from ..context import BatchContext, BulkView
 from ..exceptions import NotAnObject
+from ..results import ItemResult
 from ..rows import write_order
-from .base import Target
-from .save import SaveOperation
+from ..targets import Targets
+from .save import SaveOperation, SaveWriter
 
 
 class Create(SaveOperation):
@@ -16,21 +20,35 @@ class Create(SaveOperation):
 
     success_status = status.HTTP_201_CREATED
     verb = "create"
-    hooks: tuple[str, ...] = ("perform_create", "perform_bulk_create")
-    serializer_methods: tuple[str, ...] = ("create",)
+    hooks = ("perform_create", "perform_bulk_create")
+    serializer_methods = ("create",)
 
-    def get_lookup(self) -> None:
+    def key_reader(self, view: BulkView) -> None:
         return None
 
-    def find_targets(self, savepoint: bool = True) -> list[Target]:
-        return [None if isinstance(item, dict) else NotAnObject(item) for item in self.items]
+    def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
+        objects = [
+            None if isinstance(item, dict) else NotAnObject(item=item) for item in context.items
+        ]
+        return Targets(objects, {})  # type: ignore[arg-type]
 
-    def can_run_in_bulk(self) -> bool:
-        features = connections[self.batch.database].features
-        return features.can_return_rows_from_bulk_insert and super().can_run_in_bulk()
+    def apply(self, context: BatchContext, index: int, item: Any, target: None) -> ItemResult:
+        return self.create(context, index, item)
+
+    def can_write_in_bulk(self, context: BatchContext) -> bool:
+        features = connections[context.database].features
+        return features.can_return_rows_from_bulk_insert and super().can_write_in_bulk(context)
+
+    def bulk_writer(self, context: BatchContext) -> CreateWriter:
+        return CreateWriter(context, context.view.get_serializer())  # type: ignore[arg-type]
+
+
+class CreateWriter(SaveWriter):
+    def accept(self, index: int, item: Any, target: None) -> models.Model:
+        return self.build(index, self.validate(self.serializer, item, None))
 
     def write(self, objs: list[models.Model]) -> None:
         """One ``bulk_create`` (which fills in the primary keys), rows in unique-value order."""
         order = write_order([source for _name, source, _index in self.indexes])
-        manager = self.model._default_manager.db_manager(self.batch.database)
+        manager = self.model._default_manager.db_manager(self.context.database)
         manager.bulk_create(sorted(objs, key=order))

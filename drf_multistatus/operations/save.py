@@ -1,99 +1,128 @@
 """What create, update and upsert share: each item saved through the view's serializer and hooks,
-or, on the set-based path, validated by one serializer with uniqueness checked batch-wide."""
+or, on the set-based path, validated by one serializer per single-object request, uniqueness
+answered batch-wide."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar, Protocol, cast
 
 from django.db import models
-from rest_framework import status
+from rest_framework import serializers, status
 
+from ..context import BatchContext, BulkView
 from ..equivalence import can_save_in_bulk
 from ..results import ItemResult
 from ..uniqueness import UniqueIndex, index_unique_fields
 from .base import Operation
 
 
+class SavingView(BulkView, Protocol):
+    def perform_bulk_create(self, serializer: serializers.BaseSerializer[Any]) -> None: ...
+
+    def perform_bulk_update(self, serializer: serializers.BaseSerializer[Any]) -> None: ...
+
+
 class SaveOperation(Operation):
-    """Saves items: a target of ``None`` is created, an object is updated."""
+    """Saves items: a target of ``None`` is created (POST), an object updated (PUT or PATCH)."""
 
     partial = False
     #: The view hooks the per-item path saves through, and the serializer methods they call.
-    hooks: tuple[str, ...] = ()
-    serializer_methods: tuple[str, ...] = ()
+    hooks: ClassVar[tuple[str, ...]] = ()
+    serializer_methods: ClassVar[tuple[str, ...]] = ()
 
     # Per item --------------------------------------------------------------------------------
 
-    def apply(self, index: int, item: Any, target: models.Model | None) -> ItemResult:
-        if target is None:
-            return self.create(index, item)
-        return self.update(index, item, target)
-
-    def create(self, index: int, item: Any) -> ItemResult:
-        serializer = self.view.get_serializer(data=item)
+    def create(self, context: BatchContext, index: int, item: Any) -> ItemResult:
+        view = cast(SavingView, context.view)
+        serializer = view.get_serializer(data=item)
         serializer.is_valid(raise_exception=True)
-        self.view.perform_bulk_create(serializer)
-        return self.saved(index, serializer.instance, serializer.data, status.HTTP_201_CREATED)
+        view.perform_bulk_create(serializer)
+        return saved(context, index, serializer, status.HTTP_201_CREATED)
 
-    def update(self, index: int, item: Any, instance: models.Model) -> ItemResult:
-        self.view.check_object_permissions(self.view.request, instance)
-        serializer = self.view.get_serializer(instance, data=item, partial=self.partial)
+    def update(
+        self, context: BatchContext, index: int, item: Any, instance: models.Model
+    ) -> ItemResult:
+        view = cast(SavingView, context.view)
+        view.check_object_permissions(view.request, instance)
+        serializer = view.get_serializer(instance, data=item, partial=self.partial)
         serializer.is_valid(raise_exception=True)
-        self.view.perform_bulk_update(serializer)
-        return self.saved(index, serializer.instance, serializer.data, status.HTTP_200_OK)
+        view.perform_bulk_update(serializer)
+        return saved(context, index, serializer, status.HTTP_200_OK)
 
-    def saved(self, index: int, instance: Any, data: Any, code: int) -> ItemResult:
-        if getattr(instance, "_prefetched_objects_cache", None):
-            instance._prefetched_objects_cache = {}  # as DRF's update() does
-        return ItemResult(index=index, status=code, href=self.href(instance), data=data)
-
-    def write_order(self, indexes: range) -> Sequence[int]:
-        """Where the set-based path fell back to this one, by the items' unique values, the
-        order the set-based write uses: concurrent batches then queue, not deadlock."""
-        names = self.order_names()
-        if not names:
-            return indexes
-
-        def key(index: int) -> tuple[str, ...]:
-            item = self.items[index]
-            return tuple(str(item.get(n)) if isinstance(item, dict) else "" for n in names)
-
-        return sorted(indexes, key=key)
-
-    def order_names(self) -> list[str]:
-        """The serializer fields whose values order the writes (none off the set-based path)."""
-        return [name for name, _source, _index in getattr(self, "indexes", [])]
+    def write_order(self, context: BatchContext, positions: range) -> Sequence[int]:
+        """By the items' unique values, the order the set-based write inserts in."""
+        meta = context.view.get_bulk_model()._meta
+        names = [f.name for f in meta.concrete_fields if f.unique and not f.primary_key]
+        return sorted(positions, key=lambda position: unique_values(context.items[position], names))
 
     # Set-based -------------------------------------------------------------------------------
 
-    def can_run_in_bulk(self) -> bool:
-        self.serializer = self.view.get_serializer(partial=self.partial)
-        return can_save_in_bulk(self.view, self.serializer, self.hooks, self.serializer_methods)
+    def can_write_in_bulk(self, context: BatchContext) -> bool:
+        serializer = context.view.get_serializer(partial=self.partial)
+        return can_save_in_bulk(context.view, serializer, self.hooks, self.serializer_methods)
 
-    def prepare(self) -> None:
+
+def forget_prefetched(instance: Any) -> None:
+    """Drop what was prefetched for ``instance`` before it was saved, as DRF's ``update()``
+    does, so that its representation shows what was written."""
+    if getattr(instance, "_prefetched_objects_cache", None):
+        instance._prefetched_objects_cache = {}
+
+
+def unique_values(item: Any, names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(item.get(name)) if isinstance(item, dict) else "" for name in names)
+
+
+def saved(
+    context: BatchContext, index: int, serializer: serializers.BaseSerializer[Any], code: int
+) -> ItemResult:
+    instance = serializer.instance
+    forget_prefetched(instance)
+    data = None if context.minimal else serializer.data
+    href = context.view.get_item_href(instance) if isinstance(instance, models.Model) else None
+    return ItemResult(index=index, status=code, href=href, data=data)
+
+
+class SaveWriter:
+    """The set-based path of the saving verbs: ``serializer`` (shared by the batch, with
+    ``initial_data`` and ``instance`` set per item, as DRF's ``ListSerializer`` does) validates
+    each item as ``is_valid()`` would; ``UniqueValidator`` is answered from one query per unique
+    field plus the values the batch has accepted so far."""
+
+    def __init__(
+        self,
+        context: BatchContext,
+        serializer: serializers.Serializer[Any],
+        indexes: Sequence[tuple[str, str, UniqueIndex]] | None = None,
+    ) -> None:
+        self.context = context
+        self.model: type[models.Model] = context.view.get_bulk_model()
+        self.serializer = serializer
+        self.indexes = index_unique_fields(serializer, self.model, indexes)
+        if indexes is None:
+            for name, _source, index in self.indexes:
+                index.prefetch(item.get(name) for item in context.items if isinstance(item, dict))
         self.created: set[int] = set()
-        self.indexes: list[tuple[str, str, UniqueIndex]] = index_unique_fields(
-            self.serializer, self.model
-        )
-        for name, _source, index in self.indexes:
-            index.prefetch(item.get(name) for item in self.items if isinstance(item, dict))
 
-    def accept(self, index: int, item: Any, target: models.Model | None) -> models.Model:
-        """Validate one item with the batch's serializer, as ``is_valid()`` would."""
-        serializer = self.serializer
+    def validate(
+        self, serializer: serializers.Serializer[Any], item: Any, target: models.Model | None
+    ) -> Any:
         serializer.instance = target
         serializer.initial_data = item
-        if target is not None:
-            self.view.check_object_permissions(self.view.request, target)
-        validated = serializer.run_validation(item)
-        if target is None:
-            obj = self.model(**validated)
-            self.created.add(id(obj))
-            for _name, source, unique in self.indexes:
-                if source in validated:
-                    unique.claim(validated[source], ("new", index))
-            return obj
+        return serializer.run_validation(item)
+
+    def build(self, index: int, validated: Any) -> models.Model:
+        """A new object from an item's validated data, its unique values claimed."""
+        obj = self.model(**validated)
+        self.created.add(id(obj))
+        for _name, source, unique in self.indexes:
+            if source in validated:
+                unique.claim(validated[source], ("new", index))
+        return obj
+
+    def assign(self, target: models.Model, validated: Any) -> models.Model:
+        """``target`` with an item's validated data set, as ``ModelSerializer.update`` sets it."""
         previous = {source: getattr(target, source) for _name, source, _unique in self.indexes}
         for attr, value in validated.items():
             setattr(target, attr, value)
@@ -101,6 +130,14 @@ class SaveOperation(Operation):
             unique.claim(getattr(target, source), target.pk, previous[source])
         return target
 
-    def written(self, index: int, obj: models.Model) -> ItemResult:
+    def result(self, index: int, obj: models.Model) -> ItemResult:
         code = status.HTTP_201_CREATED if id(obj) in self.created else status.HTTP_200_OK
-        return self.saved(index, obj, self.serializer.to_representation(obj), code)
+        return self.represented(index, obj, code, self.serializer)
+
+    def represented(
+        self, index: int, obj: models.Model, code: int, serializer: serializers.Serializer[Any]
+    ) -> ItemResult:
+        forget_prefetched(obj)
+        data = None if self.context.minimal else serializer.to_representation(obj)
+        href = self.context.view.get_item_href(obj)
+        return ItemResult(index=index, status=code, href=href, data=data)

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import models
 
+from ..context import BatchContext, BulkView
+from ..results import ItemResult
 from ..rows import update_rows
-from .save import SaveOperation
+from .save import SaveOperation, SaveWriter
 
 
 class Update(SaveOperation):
@@ -19,15 +21,31 @@ class Update(SaveOperation):
     hooks = ("perform_update", "perform_bulk_update")
     serializer_methods = ("update",)
 
-    def __init__(self, view: Any, items: Sequence[Any], partial: bool = False) -> None:
+    def __init__(self, view: BulkView, items: Sequence[Any], partial: bool = False) -> None:
         super().__init__(view, items)
         self.partial = partial
 
     def options(self) -> dict[str, Any]:
         return {"partial": self.partial}
 
+    def apply(
+        self, context: BatchContext, index: int, item: Any, target: models.Model
+    ) -> ItemResult:
+        return self.update(context, index, item, target)
+
+    def bulk_writer(self, context: BatchContext) -> UpdateWriter:
+        serializer = context.view.get_serializer(partial=self.partial)
+        return UpdateWriter(context, serializer)  # type: ignore[arg-type]
+
+
+class UpdateWriter(SaveWriter):
+    def accept(self, index: int, item: Any, target: models.Model) -> models.Model:
+        view = self.context.view
+        view.check_object_permissions(view.request, target)
+        return self.assign(target, self.validate(self.serializer, item, target))
+
     def write(self, objs: list[models.Model]) -> None:
-        save_rows(self.model, objs, self.batch.database)
+        save_rows(self.model, objs, self.context.database)
 
 
 def save_rows(model: type[models.Model], objs: list[models.Model], database: str) -> None:

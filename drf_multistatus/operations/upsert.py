@@ -1,85 +1,137 @@
-"""Upsert: POST of a list with ``Prefer: resolution=merge-duplicates``. An item whose key (the
-view's ``upsert_fields``) matches an object in the view's queryset replaces it as a PUT would
-(200); any other item is created (201)."""
+"""Upsert: POST of a list with ``Prefer: resolution=merge-duplicates``, keyed by the view's
+``upsert_fields``. Each item is judged as the single-object request it stands for: one whose key
+an object of the view's queryset *for a PUT* holds replaces that object as a PUT would (200, or
+403 where its object permissions refuse a PUT); any other is created as a POST would (201, or 409
+where a row outside that queryset holds the key)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
-from rest_framework import status
+from rest_framework import serializers, status
 
+from ..actions import ActingAs
+from ..context import BatchContext, BulkView
 from ..preferences import MERGE_DUPLICATES
 from ..results import ItemResult
 from ..rows import insert_new_rows, write_order
-from ..targets import TargetLookup
-from .base import Target
-from .create import Create
+from ..targets import KeyReader, Target, TargetLookup, Targets, lock_keys
+from ..uniqueness import index_unique_fields
+from .base import Retry
+from .save import SaveOperation, SaveWriter, unique_values
 from .update import save_rows
 
-RETRIES = 3  # per item, for a key a concurrent request took, or a deadlock
+#: The single-object request an item that replaces an object stands for.
+REPLACE = ("update", "PUT")
 
 
-class Upsert(Create):
+class Upsert(SaveOperation):
     verb = "upsert"
     preference_applied = MERGE_DUPLICATES
-    hooks = (*Create.hooks, "perform_update", "perform_bulk_update")
+    hooks = ("perform_create", "perform_bulk_create", "perform_update", "perform_bulk_update")
     serializer_methods = ("create", "update")
 
-    def get_lookup(self) -> TargetLookup:  # type: ignore[override]
-        fields = tuple(self.view.upsert_fields)
-        return self.lookup(fields, fields)
+    def check_permissions(self, view: BulkView) -> None:
+        """A POST's checks, and, as the batch may replace objects, a PUT's."""
+        super().check_permissions(view)
+        with ActingAs(view, *REPLACE) as put:
+            put.check_permissions(put.request)
 
-    @property
-    def keys(self) -> TargetLookup:
-        assert self.targets is not None
-        return self.targets
+    def key_reader(self, view: BulkView) -> KeyReader:
+        """Items name what they replace by the upsert key; one without has no target."""
+        return KeyReader(view.get_bulk_model(), upsert_fields(view))
 
-    def find_targets(self, savepoint: bool = True) -> list[Target]:
-        return self.keys.find_optional(self.items, savepoint, self.seen, self.offset)
+    def lookup(self, context: BatchContext) -> TargetLookup:
+        """The objects a PUT could reach, by key: the view's queryset as it is for ``update``."""
+        with ActingAs(context.view, *REPLACE) as put:
+            return self.lookup_in(context, put.filter_queryset(put.get_queryset()))
 
-    def run_item(self, index: int, item: Any, target: Target) -> ItemResult:
-        """Per item, retried where a concurrent request created the key after the lookup (the
-        item then replaces that object) or the database broke a deadlock."""
-        result = super().run_item(index, item, target)
-        for _attempt in range(RETRIES):
-            if result.status == status.HTTP_409_CONFLICT and target is None:
-                target = self.keys.find_optional([item])[0]
-                if target is None:
-                    return result
-            elif result.status != status.HTTP_503_SERVICE_UNAVAILABLE:
-                return result
-            result = super().run_item(index, item, target)
-        return result
+    def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
+        """Keys locked first, in one order for every batch (PostgreSQL): upserts of overlapping
+        keys queue instead of deadlocking on each other's inserts."""
+        lookup = self.lookup(context)
+        keys = lookup.read_keys(context.items, context.offset, context.seen)
+        lock_keys(context.database, lookup.model, keys)
+        return lookup.find(context.items, context.offset, context.seen, savepoint)
 
-    def order_names(self) -> list[str]:
-        return list(self.view.upsert_fields) if hasattr(self, "indexes") else []
+    def apply(
+        self, context: BatchContext, index: int, item: Any, target: models.Model | None
+    ) -> ItemResult:
+        if target is None:
+            return self.create(context, index, item)
+        with ActingAs(context.view, *REPLACE):
+            return self.update(context, index, item, target)
+
+    def retry(
+        self, context: BatchContext, item: Any, target: Target, result: ItemResult
+    ) -> Retry | None:
+        """An item created as its key was taken by a concurrent request (409) replaces the
+        object now holding it, where a PUT can reach it."""
+        if result.status == status.HTTP_409_CONFLICT and target is None:
+            found = self.lookup(context).find([item]).objects[0]
+            return Retry(found) if isinstance(found, models.Model) else None
+        return super().retry(context, item, target, result)
+
+    def write_order(self, context: BatchContext, positions: range) -> Sequence[int]:
+        """In key order, the order the set-based write inserts in."""
+        names = upsert_fields(context.view)
+        return sorted(positions, key=lambda position: unique_values(context.items[position], names))
+
+    def can_write_in_bulk(self, context: BatchContext) -> bool:
+        if not super().can_write_in_bulk(context):
+            return False
+        with ActingAs(context.view, *REPLACE):
+            return super().can_write_in_bulk(context)
+
+    def bulk_writer(self, context: BatchContext) -> UpsertWriter:
+        return UpsertWriter(context)
+
+
+class UpsertWriter(SaveWriter):
+    """Creations validated by the POST's serializer, replacements by the PUT's (made and run as
+    the PUT), uniqueness answered from the same indexes."""
+
+    def __init__(self, context: BatchContext) -> None:
+        super().__init__(context, context.view.get_serializer())  # type: ignore[arg-type]
+        self.put = ActingAs(context.view, *REPLACE)
+        with self.put as view:
+            self.replacing: serializers.Serializer[Any] = view.get_serializer()  # type: ignore[assignment]
+        index_unique_fields(self.replacing, self.model, self.indexes)
+        self.replaced: set[int] = set()
+
+    def accept(self, index: int, item: Any, target: models.Model | None) -> models.Model:
+        if target is None:
+            return self.build(index, self.validate(self.serializer, item, None))
+        with self.put as view:
+            view.check_object_permissions(view.request, target)
+            obj = self.assign(target, self.validate(self.replacing, item, target))
+        self.replaced.add(id(obj))
+        return obj
 
     def write(self, objs: list[models.Model]) -> None:
-        new = sorted(
-            (obj for obj in objs if obj._state.adding), key=write_order(self.keys.attnames)
-        )
-        save_rows(self.model, [obj for obj in objs if not obj._state.adding], self.batch.database)
-        key = [self.model._meta.get_field(name) for name in self.view.upsert_fields]
-        taken = insert_new_rows(self.model, new, key, self.batch.database)  # type: ignore[arg-type]
-        if taken:
-            self.replace_taken(taken)
+        """Replacements as one update; new keys as one ``INSERT … ON CONFLICT DO NOTHING``, in
+        key order. A key a concurrent request inserted in between fails the write: the per-item
+        path then judges that item against the object now holding it."""
+        database = self.context.database
+        save_rows(self.model, [obj for obj in objs if id(obj) in self.replaced], database)
+        fields = list(upsert_fields(self.context.view))
+        new = sorted((obj for obj in objs if id(obj) not in self.replaced), key=write_order(fields))
+        key = [self.model._meta.get_field(name) for name in fields]
+        if insert_new_rows(self.model, new, key, database):  # type: ignore[arg-type]
+            raise KeyTaken
 
-    def replace_taken(self, taken: list[models.Model]) -> None:
-        """Items whose key a concurrent request inserted after the lookup replace that object,
-        as they would have had it been there; a key held outside the view's queryset fails the
-        write, and the per-item path answers for it."""
-        keys = [self.keys.key_of(obj) for obj in taken]
-        found = self.keys.fetch(keys)
-        if len(found) != len(keys):
-            raise KeyTakenOutsideQueryset
-        for obj, key in zip(taken, keys, strict=True):
-            obj.pk = found[key].pk
-            obj._state.adding = False
-            obj._state.db = self.batch.database
-            self.created.discard(id(obj))
-        save_rows(self.model, taken, self.batch.database)
+    def result(self, index: int, obj: models.Model) -> ItemResult:
+        if id(obj) in self.replaced:
+            return self.represented(index, obj, status.HTTP_200_OK, self.replacing)
+        return self.represented(index, obj, status.HTTP_201_CREATED, self.serializer)
 
 
-class KeyTakenOutsideQueryset(Exception):
-    """A key a concurrent request gave a row the view cannot see."""
+def upsert_fields(view: BulkView) -> tuple[str, ...]:
+    """The view's upsert key: a unique field, or the fields of a unique constraint."""
+    return tuple(getattr(view, "upsert_fields", ()))
+
+
+class KeyTaken(Exception):
+    """A key a concurrent request inserted after the batch looked its keys up."""

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from drf_multistatus.background import resume_if_stale, stale_jobs
+from drf_multistatus.tasks import resume_if_stale, stale_jobs
 
 
 class Command(BaseCommand):

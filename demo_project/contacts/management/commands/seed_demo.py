@@ -1,9 +1,11 @@
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from demo_project.contacts.models import Company, Contact, Tag
 
-COMPANIES = ["Analytical Engines", "Bletchley Park"]
+# The third company has no contacts: the README deletes it.
+COMPANIES = ["Analytical Engines", "Bletchley Park", "Harvard Computers"]
 CONTACTS = [
     ("Ada Lovelace", "ada@example.com", 36, "Analytical Engines"),
     ("Alan Turing", "alan@example.com", 41, "Bletchley Park"),
@@ -14,10 +16,20 @@ TAGS = [("friends", "Friends"), ("work", "Work")]
 
 class Command(BaseCommand):
     help = (
-        "Adds the demo's sample companies, contacts and tags, and the user demo/demo (idempotent)."
+        "Adds the demo's sample companies, contacts and tags, and the user demo/demo (idempotent). "
+        "With --reset, first empties the whole database, so ids start again from 1."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete every row of every table first (manage.py flush), jobs and users too.",
+        )
+
     def handle(self, *args, **options):
+        if options["reset"]:
+            call_command("flush", interactive=False, verbosity=0)
         companies = {name: Company.objects.get_or_create(name=name)[0] for name in COMPANIES}
         for name, email, age, company in CONTACTS:
             Contact.objects.get_or_create(

@@ -1,0 +1,231 @@
+"""The one loop every batch runs through, a synchronous request and each chunk of a background job
+alike: one transaction, the targets found, every item judged as the single-object request it
+stands for — all at once where provably the same, else each in its own savepoint — atomic
+rollback with 424, and one log record and ``bulk_request_finished`` signal.
+
+What is done to each item is an :class:`~drf_multistatus.operations.Operation`'s part; this
+module owns the transaction, the savepoints and the mapping of failures to results.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from django.db import DatabaseError, models, transaction
+from rest_framework import status
+
+from .context import BatchContext, Key
+from .exceptions import FailedDependency, error_dict
+from .results import ItemResult, MultiStatus
+from .signals import bulk_request_finished
+from .targets import LookupRefused, Target
+
+if TYPE_CHECKING:
+    from .operations import Operation
+
+logger = logging.getLogger("drf_multistatus")
+
+#: Attempts more for an item the database gave up on (a deadlock), or that an operation can
+#: answer better on a second look (an upsert's key a concurrent request created).
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a run did: its results (indexed in the whole batch), and the targets its items
+    named, by key, for the chunks of a job that follow."""
+
+    multistatus: MultiStatus
+    named: Mapping[Key, int]
+
+
+class RollbackBatch(Exception):
+    """Raised inside the batch transaction to undo an atomic batch that had a failure."""
+
+    def __init__(self, results: list[ItemResult]) -> None:
+        self.results = results
+
+
+def run(operation: Operation, context: BatchContext) -> Ran:
+    """Run ``operation`` over ``context.items`` inside one transaction; in an atomic batch with a
+    failure, roll everything back and report the items that had succeeded 424."""
+    started = time.perf_counter()
+    try:
+        # Inside another transaction (an Idempotency-Key's, a job chunk's), only an atomic batch
+        # needs a savepoint of its own: to roll back its writes and still record its 424s.
+        with transaction.atomic(using=context.database, savepoint=context.atomic):
+            results, named = run_items(operation, context)
+            if context.atomic and any(not result.succeeded for result in results):
+                raise RollbackBatch(results)
+    except RollbackBatch as rollback:
+        results = fail_dependents(rollback.results)
+    multistatus = MultiStatus(results=results, atomic=context.atomic, minimal=context.minimal)
+    if context.report:  # after the outermost transaction commits (at once without one)
+        duration = time.perf_counter() - started
+        transaction.on_commit(
+            lambda: report(context, multistatus, duration), using=context.database
+        )
+    return Ran(multistatus, named)
+
+
+def refuse(context: BatchContext, exc: Exception) -> MultiStatus:
+    """Every item answered by one exception, none run: a background chunk whose user or
+    permissions no longer pass."""
+    results = [fail(context, context.index(i), exc) for i in range(len(context.items))]
+    return MultiStatus(results=results, atomic=context.atomic, minimal=context.minimal)
+
+
+def run_items(
+    operation: Operation, context: BatchContext
+) -> tuple[list[ItemResult], Mapping[Key, int]]:
+    if context.items and operation.can_write_in_bulk(context):
+        ran = run_in_bulk(operation, context)
+        if ran is not None:
+            return ran
+    return run_per_item(operation, context, 0)
+
+
+def run_in_bulk(
+    operation: Operation, context: BatchContext
+) -> tuple[list[ItemResult], Mapping[Key, int]] | None:
+    """Judge every item as the per-item path would, then write all accepted items at once.
+    None where the database refused before anything was written; should it refuse the write,
+    the items from the first accepted one on take the per-item path."""
+    results: list[ItemResult | None] = [None] * len(context.items)
+    accepted: list[tuple[int, models.Model]] = []
+    try:
+        with transaction.atomic(using=context.database):
+            targets = operation.find_targets(context, savepoint=False)
+            writer = operation.bulk_writer(context)
+            for position, (item, target) in enumerate(
+                zip(context.items, targets.objects, strict=True)
+            ):
+                index = context.index(position)
+                if isinstance(target, Exception):
+                    results[position] = fail(context, index, target)
+                    continue
+                try:
+                    accepted.append((position, writer.accept(index, item, target)))
+                except DatabaseError:
+                    raise
+                except Exception as exc:
+                    results[position] = fail(context, index, exc, href_of(context, target))
+    except (DatabaseError, LookupRefused):
+        return None
+    if accepted:
+        try:
+            with transaction.atomic(using=context.database):
+                writer.write([obj for _position, obj in accepted])
+        except Exception:
+            first = accepted[0][0]
+            rest, named = run_per_item(operation, context, first, fallback=True)
+            return [*results[:first], *rest[first:]], named  # type: ignore[list-item]
+    for position, obj in accepted:
+        results[position] = writer.result(context.index(position), obj)
+    return results, targets.keys  # type: ignore[return-value]
+
+
+def run_per_item(
+    operation: Operation, context: BatchContext, start: int, fallback: bool = False
+) -> tuple[list[ItemResult], Mapping[Key, int]]:
+    """Items from ``start`` on, each in its own savepoint; the results in request order
+    (``None`` before ``start``). Written in request order, or where the database refused the
+    set-based write, in the order that write used (``Operation.write_order``): concurrent
+    batches then queue on each other's rows instead of deadlocking."""
+    targets = operation.find_targets(context)
+    positions = range(start, len(context.items))
+    order = operation.write_order(context, positions) if fallback else positions
+    results: dict[int, ItemResult] = {}
+    for position in order:
+        results[position] = run_item(
+            operation, context, position, context.items[position], targets.objects[position]
+        )
+    return [results.get(position) for position in range(len(context.items))], targets.keys  # type: ignore[misc]
+
+
+def run_item(
+    operation: Operation, context: BatchContext, position: int, item: object, target: Target
+) -> ItemResult:
+    """One item in its own savepoint: a failure undoes this item and nothing else. Tried again
+    where the operation has a better answer for the failure (see ``Operation.retry``)."""
+    index = context.index(position)
+    result = attempt(operation, context, index, item, target)
+    for _attempt in range(RETRIES):
+        retry = operation.retry(context, item, target, result)
+        if retry is None:
+            break
+        target = retry.target
+        result = attempt(operation, context, index, item, target)
+    return result
+
+
+def attempt(
+    operation: Operation, context: BatchContext, index: int, item: object, target: Target
+) -> ItemResult:
+    if isinstance(target, Exception):
+        return fail(context, index, target)
+    try:
+        with transaction.atomic(using=context.database):
+            return operation.apply(context, index, item, target)
+    except Exception as exc:
+        return fail(context, index, exc, href_of(context, target))
+
+
+def fail(context: BatchContext, index: int, exc: Exception, href: str | None = None) -> ItemResult:
+    return context.view.handle_item_exception(index, exc, href)
+
+
+def href_of(context: BatchContext, obj: object) -> str | None:
+    return context.view.get_item_href(obj) if isinstance(obj, models.Model) else None
+
+
+def fail_dependents(results: Sequence[ItemResult]) -> list[ItemResult]:
+    """Report 424 for the items of a rolled-back atomic batch that had succeeded."""
+    failed = [result.index for result in results if not result.succeeded]
+    errors = error_dict(FailedDependency(failed=failed))
+    return [
+        result
+        if not result.succeeded
+        else replace(
+            result,
+            status=FailedDependency.status_code,
+            # A created object no longer exists; an updated or deleted one is still there.
+            href=None if result.status == status.HTTP_201_CREATED else result.href,
+            data=None,
+            errors=errors,
+        )
+        for result in results
+    ]
+
+
+def report(context: BatchContext, multistatus: MultiStatus, duration: float) -> None:
+    """One structured log record and one ``bulk_request_finished`` signal per batch."""
+    view, request = context.view, context.view.request
+    counts = multistatus.summary()
+    summary = {
+        "view": f"{type(view).__module__}.{type(view).__qualname__}",
+        "method": request.method,
+        "path": request.path,
+        "items": counts["total"],
+        "succeeded": counts["succeeded"],
+        "failed": counts["failed"],
+        "by_status": counts["by_status"],
+        "atomic": multistatus.atomic,
+        "duration_ms": round(duration * 1000, 3),
+    }
+    logger.info(
+        "bulk %s %s: %d items, %d succeeded, %d failed (%s) in %.1f ms",
+        summary["method"],
+        summary["path"],
+        summary["items"],
+        summary["succeeded"],
+        summary["failed"],
+        ", ".join(f"{code}: {n}" for code, n in summary["by_status"].items()) or "none",
+        summary["duration_ms"],
+        extra={"multistatus": summary},
+    )
+    bulk_request_finished.send(sender=type(view), view=view, request=request, summary=summary)
