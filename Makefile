@@ -7,7 +7,7 @@ VENV ?= .venv
 PIP_SPEC ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test demo demo-reset lint wheel bench
+.PHONY: install test test-fast demo demo-reset lint wheel bench
 
 # caldav and nc-py-api (read by the interop tests) need niquests, whose urllib3-future, installed
 # from its wheel, replaces urllib3 in the whole virtualenv at every start (a .pth file) and breaks
@@ -23,6 +23,10 @@ install: $(VENV)/.installed
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The tests that need no server, worker or browser: under a minute.
+test-fast: install
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,10 +12,18 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.settings import api_settings
 
 from .actions import HANDLERS, has_bulk_handler
-from .results import MultiStatusData, describe_errors
+from .exceptions import JobCancelled, JobFailed
+from .results import MultiStatus, MultiStatusData, describe_errors
 from .statuses import reason_phrase
 
 EXAMPLE_SIZE = 2
+#: The fields of a background job's state, as its GET (while it runs), its cancel and its
+#: submission answer it: the job has not ended.
+JOB_STATE_FIELDS = frozenset({"state", "total", "done", "cancel_requested"})
+#: Seconds between refreshes of a job's page whose answer names no ``Retry-After`` (a cancel's).
+JOB_REFRESH = 1
+#: The codes of the results of items a job never ran, and whether they mean it was cancelled.
+UNRUN_CODES = {JobCancelled.default_code: True, JobFailed.default_code: False}
 
 
 def example_value(field: serializers.Field, number: int) -> Any:
@@ -40,6 +48,25 @@ def example_value(field: serializers.Field, number: int) -> Any:
         text = f"{(field.field_name or '').replace('_', ' ').capitalize()} {number}"
         return text[: field.max_length] if field.max_length else text
     return None
+
+
+def is_job_state(data: Any) -> bool:
+    return isinstance(data, Mapping) and data.keys() >= JOB_STATE_FIELDS
+
+
+def job_outcome(multistatus: MultiStatus) -> dict[str, Any] | None:
+    """How an ended job that left items unrun ended: cancelled, or failed; how many items ran."""
+    unrun = [result.code for result in multistatus.results if result.code in UNRUN_CODES]
+    if not unrun:
+        return None
+    total = len(multistatus.results)
+    return {
+        "cancelled": UNRUN_CODES[unrun[0]],
+        "code": unrun[0],
+        "ran": total - len(unrun),
+        "not_run": len(unrun),
+        "total": total,
+    }
 
 
 def example_item(serializer: serializers.Serializer, number: int) -> dict[str, Any]:
@@ -80,13 +107,15 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
                 for result in data.multistatus.results
             ]
             context["multistatus_summary"] = data["summary"]
-        response = renderer_context.get("response")
-        if response is not None and response.get("Retry-After") and "state" in (data or {}):
-            total = data.get("total") or 0
+            context["bulk_job_outcome"] = job_outcome(data.multistatus)
+        if is_job_state(data):
+            response = renderer_context.get("response")
+            retry_after = response.get("Retry-After") if response is not None else None
+            total = data["total"] or 0
             context["bulk_job"] = {
                 **data,
-                "percent": round(100 * data.get("done", 0) / total) if total else 0,
-                "refresh": response["Retry-After"],
+                "percent": round(100 * data["done"] / total) if total else 0,
+                "refresh": retry_after or JOB_REFRESH,
             }
         return context
 

@@ -48,6 +48,8 @@ class BulkView(Protocol):
         self, index: int, exc: Exception, href: str | None = None
     ) -> ItemResult: ...
 
+    def get_authenticate_header(self, request: Request) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class BatchContext:

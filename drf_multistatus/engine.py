@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, models, transaction
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
-from .context import BatchContext, Key
-from .exceptions import FailedDependency, error_dict
+from .context import BatchContext, BulkView, Key
+from .exceptions import FailedDependency, ItemServerError, error_dict, item_error
 from .results import ItemResult, MultiStatus
+from .settings import multistatus_settings
 from .signals import bulk_request_finished
 from .targets import LookupRefused, Target
 
@@ -79,23 +81,25 @@ def refuse(context: BatchContext, exc: Exception) -> MultiStatus:
     return MultiStatus(results=results, atomic=context.atomic, minimal=context.minimal)
 
 
+#: A run's results by item position (in ``context.items``), and the targets its items named.
+Outcome = tuple[dict[int, ItemResult], Mapping[Key, int]]
+
+
 def run_items(
     operation: Operation, context: BatchContext
 ) -> tuple[list[ItemResult], Mapping[Key, int]]:
+    ran = None
     if context.items and operation.can_write_in_bulk(context):
         ran = run_in_bulk(operation, context)
-        if ran is not None:
-            return ran
-    return run_per_item(operation, context, 0)
+    results, named = ran or run_per_item(operation, context, 0)
+    return [results[position] for position in range(len(context.items))], named
 
 
-def run_in_bulk(
-    operation: Operation, context: BatchContext
-) -> tuple[list[ItemResult], Mapping[Key, int]] | None:
+def run_in_bulk(operation: Operation, context: BatchContext) -> Outcome | None:
     """Judge every item as the per-item path would, then write all accepted items at once.
     None where the database refused before anything was written; should it refuse the write,
     the items from the first accepted one on take the per-item path."""
-    results: list[ItemResult | None] = [None] * len(context.items)
+    results: dict[int, ItemResult] = {}
     accepted: list[tuple[int, models.Model]] = []
     try:
         with transaction.atomic(using=context.database):
@@ -123,28 +127,30 @@ def run_in_bulk(
         except Exception:
             first = accepted[0][0]
             rest, named = run_per_item(operation, context, first, fallback=True)
-            return [*results[:first], *rest[first:]], named  # type: ignore[list-item]
+            earlier = {position: result for position, result in results.items() if position < first}
+            return {**earlier, **rest}, named
     for position, obj in accepted:
         results[position] = writer.result(context.index(position), obj)
-    return results, targets.keys  # type: ignore[return-value]
+    return results, targets.keys
 
 
 def run_per_item(
     operation: Operation, context: BatchContext, start: int, fallback: bool = False
-) -> tuple[list[ItemResult], Mapping[Key, int]]:
-    """Items from ``start`` on, each in its own savepoint; the results in request order
-    (``None`` before ``start``). Written in request order, or where the database refused the
-    set-based write, in the order that write used (``Operation.write_order``): concurrent
-    batches then queue on each other's rows instead of deadlocking."""
+) -> Outcome:
+    """Items from ``start`` on, each in its own savepoint. Written in request order, or where
+    the database refused the set-based write, in the order that write used
+    (``Operation.write_order``): concurrent batches then queue on each other's rows instead of
+    deadlocking."""
     targets = operation.find_targets(context)
     positions = range(start, len(context.items))
     order = operation.write_order(context, positions) if fallback else positions
-    results: dict[int, ItemResult] = {}
-    for position in order:
-        results[position] = run_item(
+    results = {
+        position: run_item(
             operation, context, position, context.items[position], targets.objects[position]
         )
-    return [results.get(position) for position in range(len(context.items))], targets.keys  # type: ignore[misc]
+        for position in order
+    }
+    return results, targets.keys
 
 
 def run_item(
@@ -177,6 +183,30 @@ def attempt(
 
 def fail(context: BatchContext, index: int, exc: Exception, href: str | None = None) -> ItemResult:
     return context.view.handle_item_exception(index, exc, href)
+
+
+def failure(view: BulkView, index: int, exc: Exception, href: str | None = None) -> ItemResult:
+    """The result of an item that raised ``exc``: the status the single-object request would
+    answer (``exceptions.item_error``); an unexpected error 500, its traceback logged, never
+    answered.
+
+    Authentication failures answer as DRF's ``handle_exception`` answers them: 403 where no
+    authenticator offers a ``WWW-Authenticate`` challenge."""
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed) and not (
+        view.get_authenticate_header(view.request)
+    ):
+        exc.status_code = status.HTTP_403_FORBIDDEN
+    outcome = item_error(exc, multistatus_settings.CONFLICT_CODES)
+    if outcome is None:
+        request = view.request
+        path = request.get_full_path()
+        logger.error(
+            "Unexpected error in item %d of %s %s", index, request.method, path, exc_info=exc
+        )
+        unexpected = ItemServerError()
+        outcome = unexpected.status_code, error_dict(unexpected)
+    code, errors = outcome
+    return ItemResult(index=index, status=code, href=href, errors=errors)
 
 
 def href_of(context: BatchContext, obj: object) -> str | None:

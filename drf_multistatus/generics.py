@@ -5,7 +5,6 @@ response.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import (
-    AuthenticationFailed,
-    NotAuthenticated,
     NotFound,
     ValidationError,
 )
@@ -30,10 +27,7 @@ from .context import BatchContext
 from .exceptions import (
     BatchTooLarge,
     IdempotencyKeyRequired,
-    ItemServerError,
     NotABatch,
-    error_dict,
-    item_error,
 )
 from .hrefs import DetailHrefs
 from .idempotency import IdempotentRequest
@@ -50,8 +44,6 @@ if TYPE_CHECKING:
     ViewBase = GenericAPIView
 else:
     ViewBase = object
-
-logger = logging.getLogger("drf_multistatus")
 
 
 class MultiStatusMixin(ViewBase):
@@ -80,8 +72,9 @@ class MultiStatusMixin(ViewBase):
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         """A bulk action answers to its single-object twin's name too (see ``BulkAction``)."""
         request = super().initialize_request(request, *args, **kwargs)
-        if getattr(self, "action", None) in TWINS:
-            self.action = BulkAction(self.action)  # type: ignore[arg-type]
+        action = getattr(self, "action", None)
+        if isinstance(action, str) and action in TWINS:
+            self.action = BulkAction(action)
         return request
 
     def get_parser_context(self, http_request: HttpRequest) -> dict[str, Any]:
@@ -200,26 +193,9 @@ class MultiStatusMixin(ViewBase):
     def handle_item_exception(
         self, index: int, exc: Exception, href: str | None = None
     ) -> ItemResult:
-        """Turn an exception raised by one item into that item's result; unknown errors are 500.
-
-        Authentication failures answer as DRF's ``handle_exception`` answers them: 403 where no
-        authenticator offers a ``WWW-Authenticate`` challenge.
-        """
-        if isinstance(exc, NotAuthenticated | AuthenticationFailed) and not (
-            self.get_authenticate_header(self.request)
-        ):
-            exc.status_code = status.HTTP_403_FORBIDDEN
-        outcome = item_error(exc, multistatus_settings.CONFLICT_CODES)
-        if outcome is None:
-            request = self.request
-            path = request.get_full_path()
-            logger.error(
-                "Unexpected error in item %d of %s %s", index, request.method, path, exc_info=exc
-            )
-            unexpected = ItemServerError()
-            outcome = unexpected.status_code, error_dict(unexpected)
-        code, errors = outcome
-        return ItemResult(index=index, status=code, href=href, errors=errors)
+        """Turn an exception raised by one item into that item's result: the status the
+        single-object request would answer; an unexpected error 500 (``engine.failure``)."""
+        return engine.failure(self, index, exc, href)
 
     def item_reference(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """``<list URL>~item/<N>``, the XML href of an item that had no resource: it names item

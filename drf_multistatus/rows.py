@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -104,7 +105,7 @@ def write_order(fields: list[str]) -> Callable[[models.Model], tuple[str, ...]]:
 
 
 def insert_new_rows(
-    model: type[models.Model], objs: list[models.Model], key: list[models.Field], using: str
+    model: type[models.Model], objs: list[models.Model], key: Sequence[Any], using: str
 ) -> list[models.Model]:
     """Insert ``objs`` whose ``key`` no row holds, as ``save()`` would insert them one by one;
     return those whose key a concurrent transaction took first, left unsaved.

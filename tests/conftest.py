@@ -26,6 +26,25 @@ STATUS_LINE = re.compile(r"^HTTP/1\.1 ([2-5]\d\d) [A-Za-z][A-Za-z -]*$")
 SCHEMA = etree.RelaxNG(etree.parse(Path(__file__).with_name("dav_multistatus.rng")))
 
 
+#: Modules whose every test starts servers, workers or a browser; with the tests that use the
+#: live ``demo``, they are marked ``slow`` (``make test-fast`` leaves them out).
+SLOW_MODULES = {
+    "tests.test_browser",
+    "tests.test_concurrency",
+    "tests.test_demo_urls",
+    "tests.test_interop",
+    "tests.test_readme",
+    "tests.test_workers",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if getattr(module, "__name__", "") in SLOW_MODULES or "demo" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

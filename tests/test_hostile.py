@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from types import SimpleNamespace
+
 import pytest
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +12,8 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import ErrorDetail
 
 from demo_project.contacts.models import Contact
+from drf_multistatus.exceptions import RequestBodyTooLarge
+from drf_multistatus.parsers import FIRST_LOOK, MultiStatusJSONParser
 from drf_multistatus.results import ItemResult, MultiStatus
 
 from .conftest import parse_multistatus, xml_results
@@ -138,3 +143,42 @@ def test_field_values_beyond_database_integers_are_422(api):
     )
     assert [r["status"] for r in gadget.json()["results"]] == [422]
     assert Contact.objects.count() == 0
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000)
+@pytest.mark.parametrize(
+    ("content_type", "single", "batch"),
+    [
+        (
+            "application/json",
+            '{"name": "x", "email": "big@example.com", "pad": "' + "x" * 20_000 + '"}',
+            '[{"name": "x", "email": "big@example.com", "pad": "' + "x" * 20_000 + '"}]',
+        ),
+        (
+            "application/xml",
+            f'<ms:data xmlns:ms="urn:drf-multistatus"><ms:name>x</ms:name>'
+            f"<ms:pad>{'x' * 20_000}</ms:pad></ms:data>",
+            f'<ms:data xmlns:ms="urn:drf-multistatus"><ms:item><ms:name>x</ms:name>'
+            f"<ms:pad>{'x' * 20_000}</ms:pad></ms:item></ms:data>",
+        ),
+    ],
+)
+def test_respond_async_lifts_the_body_limit_for_a_batch_only(api, content_type, single, batch):
+    """``Prefer: respond-async`` is a batch's preference: a single object keeps Django's limit
+    (413, the preference not applied); a batch may be larger, run as a job."""
+    prefer = {"HTTP_PREFER": "respond-async"}
+    refused = api.post(URL, single, content_type=content_type, **prefer)
+    assert refused.status_code == 413
+    assert "Preference-Applied" not in refused
+    accepted = api.post(URL, batch, content_type=content_type, **prefer)
+    assert accepted.status_code == 202
+    assert accepted["Preference-Applied"] == "respond-async"
+
+
+def test_a_body_over_its_limit_is_refused_after_a_first_look():
+    """The parser reads no more than its first look of a body it refuses."""
+    stream = io.BytesIO(b"{" + b" " * 1_000_000 + b"}")
+    context = {"max_body_size": 100, "request": SimpleNamespace(META={"CONTENT_LENGTH": "1000002"})}
+    with pytest.raises(RequestBodyTooLarge):
+        MultiStatusJSONParser().parse(stream, "application/json", context)
+    assert stream.tell() == FIRST_LOOK

@@ -7,14 +7,20 @@ import datetime
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
+from django.urls import include, path
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rest_framework.decorators import action
 
 from demo_project.contacts.models import Contact
+from demo_project.contacts.views import ContactViewSet
+from drf_multistatus import BulkRouter
 from drf_multistatus.idempotency import parse_key
 from drf_multistatus.models import IdempotencyRecord
+from drf_multistatus.operations import Create
 
 from .conftest import make_user, parse_multistatus, statuses, xml_results
 
@@ -24,9 +30,9 @@ URL = "/api/contacts/"
 KEY = '"8e03978e-40d5-43e8-bc93-6894a57f9324"'
 
 
-def post(api, body, key=KEY, **extra):
+def post(api, body, key=KEY, url=URL, **extra):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return api.post(URL, body, format="json", **headers, **extra)
+    return api.post(url, body, format="json", **headers, **extra)
 
 
 def test_a_retry_returns_the_stored_outcome_and_runs_nothing(api):
@@ -271,3 +277,38 @@ def test_keyed_sequences_never_apply_a_batch_twice(api, django_db_blocker, seque
         assert Contact.objects.count() == created
         assert IdempotencyRecord.objects.count() == applied
         transaction.set_rollback(True)
+
+
+class ImportingContactViewSet(ContactViewSet):
+    """A verb of a project's own: an ``@action`` that runs an operation."""
+
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_contacts(self, request):
+        return self.run_bulk(Create(self, self.get_bulk_items(request)))
+
+
+action_router = BulkRouter()
+action_router.register("contacts", ImportingContactViewSet, basename="importing")
+urlpatterns = [path("", include(action_router.urls))]
+ACTION_URL = "/contacts/import/"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_an_action_that_runs_an_operation_honours_the_key(api):
+    """The same key twice writes once and replays; another body under the key is refused."""
+    batch = [{"name": "A", "email": "a@x.io"}]
+    first = post(api, batch, url=ACTION_URL)
+    again = post(api, batch, url=ACTION_URL)
+    assert statuses(first) == statuses(again) == [201]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Contact.objects.count() == 1
+    assert post(api, [{"name": "B", "email": "b@x.io"}], url=ACTION_URL).status_code == 422
+    assert Contact.objects.count() == 1
+
+
+@override_settings(ROOT_URLCONF=__name__, DRF_MULTISTATUS={"IDEMPOTENCY_KEY_REQUIRED": True})
+def test_an_action_that_runs_an_operation_requires_a_key_where_keys_are_required(api):
+    assert post(api, [{"name": "A", "email": "a@x.io"}], url=ACTION_URL).status_code == 207
+    missing = post(api, [{"name": "B", "email": "b@x.io"}], key=None, url=ACTION_URL)
+    assert missing.status_code == 400
+    assert list(Contact.objects.values_list("email", flat=True)) == ["a@x.io"]

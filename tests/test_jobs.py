@@ -299,3 +299,44 @@ def test_prune_bulk_jobs_deletes_the_jobs_ended_long_ago(api, run_jobs):
     assert output.getvalue().strip() == "Deleted 1 job(s)."
     assert list(BulkJob.objects.values_list("pk", flat=True)) == [uuid.UUID(recent)]
     assert not BulkJobChunk.objects.filter(job_id=old).exists()
+
+
+def test_without_a_task_framework_respond_async_is_ignored_and_a_check_warns(api, monkeypatch):
+    """RFC 7240 lets a server ignore a preference: the batch runs at once, and
+    ``Preference-Applied`` does not name it."""
+    from django.core import checks
+
+    from drf_multistatus import tasks
+
+    assert not [m for m in checks.run_checks(tags=[checks.Tags.urls]) if m.id.endswith("W001")]
+    monkeypatch.setattr(tasks, "UNAVAILABLE", "no task framework is installed")
+    response = submit(api, items(2), HTTP_PREFER="respond-async, return=minimal")
+    assert response.status_code == 207
+    assert response["Preference-Applied"] == "return=minimal"
+    assert Contact.objects.count() == 2 and not BulkJob.objects.exists()
+    warnings = [m for m in checks.run_checks(tags=[checks.Tags.urls]) if m.id.endswith("W001")]
+    assert len(warnings) == 1 and "no task framework is installed" in warnings[0].msg
+
+
+@pytest.mark.parametrize("change", ["deactivated", "deleted"])
+def test_a_job_whose_user_is_gone_or_inactive_writes_nothing(api, change):
+    """Its user is read again when it runs: every item refused, 403 ``user_inactive``."""
+    from drf_multistatus.worker import run_job
+
+    ann, staff = make_user("ann", "add_contact"), make_user("boss")
+    staff.is_staff = True
+    staff.save()
+    api.force_authenticate(ann)
+    response = submit(api, items(3))
+    if change == "deactivated":
+        ann.is_active = False
+        ann.save()
+    else:
+        ann.delete()
+    run_job(response.json()["id"])
+    api.force_authenticate(staff)
+    body = api.get(response["Location"]).json()
+    assert {(r["status"], r["code"]) for r in body["results"]} == {(403, "user_inactive")}
+    assert not Contact.objects.exists()
+    api.force_authenticate(None)
+    assert api.get(response["Location"]).status_code == 404  # not an anonymous job

@@ -136,6 +136,7 @@ def test_drf_autoschema_describes_bulk_operations():
     assert set(delete["responses"]) == {"202", "207", "400", "413"}
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_off_schema_answer(tmp_path):
     """The live demo under schemathesis: bounded in examples and time."""
     env = demo_env(tmp_path / "demo.sqlite3", DJANGO_DEBUG="0")

@@ -215,3 +215,19 @@ def test_system_check_runs_on_registered_views(settings):
     errors = checks.run_checks(tags=[checks.Tags.urls])
     assert [error.id for error in errors] == ["drf_multistatus.E001"]
     assert "upsert_fields = ('name',)" in errors[0].msg
+
+
+@pytest.mark.parametrize("bulk_write", [True, False])
+def test_items_with_a_null_key_match_nothing_and_are_creates(api, ada, bulk_write, monkeypatch):
+    """SQL's NULL equals nothing: two items without a key are two creates, each answered by the
+    field (here not nullable: 422), never a 409 that one targets what the other does."""
+    from demo_project.contacts.views import ContactViewSet
+
+    monkeypatch.setattr(ContactViewSet, "bulk_write", bulk_write)
+    batch = [{"name": "N1", "email": None}, {"name": "N2", "email": None}, {"name": "N3"}]
+    response = api.post(URL, batch, format="json", **MERGE)
+    assert statuses(response) == [422, 422, 422]
+    errors = [result["errors"] for result in response.json()["results"]]
+    assert errors[:2] == [{"email": ["This field may not be null."]}] * 2
+    assert errors[2] == {"email": ["This field is required."]}
+    assert rows() == {"ada@example.com": ("Ada", 36)}

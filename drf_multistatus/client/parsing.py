@@ -56,6 +56,7 @@ class Result:
     # How a propstat body said it (compared by nothing: the outcome is the rest).
     propstats: tuple[PropStat, ...] = field(default=(), compare=False)
     location: str | None = None  # a DAV:location (or JSON "location"), where the body has one
+    code: str | None = None  # why the item failed as a whole: not_found, cancelled…
 
     @property
     def succeeded(self) -> bool:
@@ -155,6 +156,7 @@ def parse_json(raw: bytes, status: int | None = None) -> MultiStatusBody:
                 errors=messages_by_field(errors) if errors else None,
                 description=normalize(describe_errors(errors)) if errors else None,
                 location=entry.get("location"),
+                code=entry.get("code"),
             )
         )
     summary = document.get("summary") or {}
@@ -229,14 +231,16 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
     error = response.find(_dav("error"))
     errors: dict[str, list[str]] = {}
     conditions: list[str] = []
+    item_code = None
     if error is not None:
         for condition in error:
             if not isinstance(condition.tag, str):
                 continue
             if condition.tag == _ms("error"):
-                errors.setdefault(condition.get("field") or "detail", []).append(
-                    condition.text or ""
-                )
+                field_path = condition.get("field") or "detail"
+                errors.setdefault(field_path, []).append(condition.text or "")
+                if field_path == "detail" and item_code is None:
+                    item_code = condition.get("code")
             else:
                 conditions.append(condition.tag)
     description = normalize(response.findtext(_dav("responsedescription")))
@@ -261,6 +265,7 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
             conditions=tuple(conditions),
             propstats=propstats,
             location=location,
+            code=item_code,
         )
         for offset, href in enumerate(hrefs or [None])  # "href*, status": one status, many hrefs
     ]

@@ -11,7 +11,7 @@ from ..context import BatchContext, BulkView
 from ..exceptions import NotAnObject
 from ..results import ItemResult
 from ..rows import write_order
-from ..targets import Targets
+from ..targets import Target, Targets
 from .save import SaveOperation, SaveWriter
 
 
@@ -27,10 +27,10 @@ class Create(SaveOperation):
         return None
 
     def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
-        objects = [
+        objects: list[Target] = [
             None if isinstance(item, dict) else NotAnObject(item=item) for item in context.items
         ]
-        return Targets(objects, {})  # type: ignore[arg-type]
+        return Targets(objects, {})
 
     def apply(self, context: BatchContext, index: int, item: Any, target: None) -> ItemResult:
         return self.create(context, index, item)
@@ -40,7 +40,7 @@ class Create(SaveOperation):
         return features.can_return_rows_from_bulk_insert and super().can_write_in_bulk(context)
 
     def bulk_writer(self, context: BatchContext) -> CreateWriter:
-        return CreateWriter(context, context.view.get_serializer())  # type: ignore[arg-type]
+        return CreateWriter(context, context.view.get_serializer())
 
 
 class CreateWriter(SaveWriter):

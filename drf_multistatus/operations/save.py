@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from ..context import BatchContext, BulkView
 from ..equivalence import can_save_in_bulk
 from ..results import ItemResult
-from ..uniqueness import UniqueIndex, index_unique_fields
+from ..uniqueness import index_unique_fields
 from .base import Operation
 
 
@@ -93,16 +93,15 @@ class SaveWriter:
     def __init__(
         self,
         context: BatchContext,
-        serializer: serializers.Serializer[Any],
-        indexes: Sequence[tuple[str, str, UniqueIndex]] | None = None,
+        serializer: serializers.BaseSerializer[Any],
     ) -> None:
         self.context = context
         self.model: type[models.Model] = context.view.get_bulk_model()
-        self.serializer = serializer
-        self.indexes = index_unique_fields(serializer, self.model, indexes)
-        if indexes is None:
-            for name, _source, index in self.indexes:
-                index.prefetch(item.get(name) for item in context.items if isinstance(item, dict))
+        # A ModelSerializer: the set-based path is taken for no other (``can_save_in_bulk``).
+        self.serializer = cast(serializers.ModelSerializer[Any], serializer)
+        self.indexes = index_unique_fields(self.serializer, self.model)
+        for name, _source, index in self.indexes:
+            index.prefetch(item.get(name) for item in context.items if isinstance(item, dict))
         self.created: set[int] = set()
 
     def validate(

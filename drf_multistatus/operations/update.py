@@ -35,7 +35,7 @@ class Update(SaveOperation):
 
     def bulk_writer(self, context: BatchContext) -> UpdateWriter:
         serializer = context.view.get_serializer(partial=self.partial)
-        return UpdateWriter(context, serializer)  # type: ignore[arg-type]
+        return UpdateWriter(context, serializer)
 
 
 class UpdateWriter(SaveWriter):

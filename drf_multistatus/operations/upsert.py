@@ -7,7 +7,7 @@ where a row outside that queryset holds the key)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from rest_framework import serializers, status
@@ -94,10 +94,10 @@ class UpsertWriter(SaveWriter):
     the PUT), uniqueness answered from the same indexes."""
 
     def __init__(self, context: BatchContext) -> None:
-        super().__init__(context, context.view.get_serializer())  # type: ignore[arg-type]
+        super().__init__(context, context.view.get_serializer())
         self.put = ActingAs(context.view, *REPLACE)
         with self.put as view:
-            self.replacing: serializers.Serializer[Any] = view.get_serializer()  # type: ignore[assignment]
+            self.replacing = cast(serializers.ModelSerializer[Any], view.get_serializer())
         index_unique_fields(self.replacing, self.model, self.indexes)
         self.replaced: set[int] = set()
 
@@ -119,7 +119,7 @@ class UpsertWriter(SaveWriter):
         fields = list(upsert_fields(self.context.view))
         new = sorted((obj for obj in objs if id(obj) not in self.replaced), key=write_order(fields))
         key = [self.model._meta.get_field(name) for name in fields]
-        if insert_new_rows(self.model, new, key, database):  # type: ignore[arg-type]
+        if insert_new_rows(self.model, new, key, database):
             raise KeyTaken
 
     def result(self, index: int, obj: models.Model) -> ItemResult:
