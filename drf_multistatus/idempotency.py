@@ -36,7 +36,7 @@ from .settings import multistatus_settings
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 #: Response headers stored with the outcome and replayed with it.
-REPLAYED_HEADERS = ("Location", "Preference-Applied")
+STORED_RESPONSE_HEADERS = ("Location", "Preference-Applied")
 ANONYMOUS = "anonymous"
 
 _SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
@@ -132,7 +132,7 @@ class IdempotentRequest:
             fingerprint=self.fingerprint,
             status=response.status_code,
             data=json.dumps(dump_data(response.data), cls=DjangoJSONEncoder),
-            headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
+            headers={name: response[name] for name in STORED_RESPONSE_HEADERS if name in response},
             expires=timezone.now() + ttl,
         ).save(using=self.database, force_insert=True)
 

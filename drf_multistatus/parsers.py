@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from lxml import etree
 from rest_framework import exceptions, renderers
 from rest_framework.parsers import BaseParser, JSONParser
@@ -92,9 +93,9 @@ class MultiStatusJSONParser(BaseParser):
         try:
             return json.loads(body.decode(encoding), parse_constant=parse_constant)
         except RecursionError as exc:
-            raise exceptions.ParseError("JSON parse error - nesting too deep.") from exc
+            raise exceptions.ParseError(_("JSON parse error - nesting too deep.")) from exc
         except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+            raise exceptions.ParseError(_("JSON parse error - %s") % exc) from exc
 
 
 class MultiStatusXMLParser(BaseParser):
@@ -119,11 +120,14 @@ class MultiStatusXMLParser(BaseParser):
         try:
             root = xmlreader.parse(body)
         except (xmlreader.UnsafeXML, etree.XMLSyntaxError) as exc:
-            raise exceptions.ParseError(f"XML parse error - {exc}") from exc
+            raise exceptions.ParseError(_("XML parse error - %s") % exc) from exc
         if root.tag != f"{{{XML_NAMESPACE}}}data":
+            message = _(
+                'XML parse error - the root element must be "data" in the namespace '
+                '"%(namespace)s", not "%(root)s".'
+            )
             raise exceptions.ParseError(
-                f'XML parse error - the root element must be "data" in the namespace '
-                f'"{XML_NAMESPACE}", not "{etree.QName(root).localname}".'
+                message % {"namespace": XML_NAMESPACE, "root": etree.QName(root).localname}
             )
         data = xmlreader.element_data(root)
         return [] if data == "" else data  # an empty ms:data is an empty batch

@@ -15,7 +15,7 @@ from .models import BulkJob, BulkJobChunk
 from .preferences import RESPOND_ASYNC
 from .settings import multistatus_settings
 from .tasks import enqueue
-from .worker import REPLAYED_HEADERS
+from .worker import JOB_REQUEST_HEADERS
 
 if TYPE_CHECKING:
     from .operations import Operation
@@ -25,6 +25,7 @@ def submit(view: Any, operation: Operation, applied: list[str]) -> Response:
     """Store ``operation``'s request as a job and answer 202; ``applied``: the preferences the
     job will apply, besides ``respond-async``."""
     request = view.request
+    meta = request.META
     items = operation.items
     user = request.user
     authenticated = user is not None and user.is_authenticated
@@ -37,7 +38,7 @@ def submit(view: Any, operation: Operation, applied: list[str]) -> Response:
             method=request.method,
             base_uri=request.build_absolute_uri("/").rstrip("/"),
             path=request.get_full_path(),
-            headers={name: request.META[name] for name in REPLAYED_HEADERS if name in request.META},
+            headers={name: value for name in JOB_REQUEST_HEADERS if (value := meta.get(name))},
             operation=f"{type(operation).__module__}.{type(operation).__qualname__}",
             options=operation.options(),
             atomic=view.is_atomic_batch(request),

@@ -41,7 +41,7 @@ from .signals import bulk_job_finished, bulk_job_started
 logger = logging.getLogger("drf_multistatus")
 
 #: The request headers a job keeps, to replay its request as it came.
-REPLAYED_HEADERS = ("HTTP_PREFER", "HTTP_ACCEPT_LANGUAGE")
+JOB_REQUEST_HEADERS = ("HTTP_PREFER", "HTTP_ACCEPT_LANGUAGE")
 
 
 def run_job(job_id: Any) -> None:
