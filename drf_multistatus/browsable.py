@@ -18,10 +18,8 @@ from .statuses import reason_phrase
 
 EXAMPLE_SIZE = 2
 #: The fields of a background job's state, as its GET (while it runs), its cancel and its
-#: submission answer it: the job has not ended.
+#: submission answer it (with ``Retry-After``): the job has not ended.
 JOB_STATE_FIELDS = frozenset({"state", "total", "done", "cancel_requested"})
-#: Seconds between refreshes of a job's page whose answer names no ``Retry-After`` (a cancel's).
-JOB_REFRESH = 1
 #: The codes of the results of items a job never ran, and whether they mean it was cancelled.
 UNRUN_CODES = {JobCancelled.default_code: True, JobFailed.default_code: False}
 
@@ -108,14 +106,14 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
             ]
             context["multistatus_summary"] = data["summary"]
             context["bulk_job_outcome"] = job_outcome(data.multistatus)
-        if is_job_state(data):
-            response = renderer_context.get("response")
-            retry_after = response.get("Retry-After") if response is not None else None
+        response = renderer_context.get("response")
+        retry_after = response.get("Retry-After") if response is not None else None
+        if retry_after and is_job_state(data):
             total = data["total"] or 0
             context["bulk_job"] = {
                 **data,
                 "percent": round(100 * data["done"] / total) if total else 0,
-                "refresh": retry_after or JOB_REFRESH,
+                "refresh": retry_after,
             }
         return context
 

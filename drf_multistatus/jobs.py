@@ -26,8 +26,10 @@ from .results import ItemResult, MultiStatus, load_result
 from .settings import PROPSTAT_STYLE, view_setting
 from .tasks import resume_if_stale
 
-#: Seconds a client should wait before asking again about a job still running.
+#: Seconds a client should wait before asking again about a job still running, as every answer
+#: about one says.
 RETRY_AFTER = 1
+RUNNING = {"Retry-After": str(RETRY_AFTER)}
 
 
 class BulkJobSerializer(serializers.ModelSerializer):
@@ -117,8 +119,7 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
             return Response(job_multistatus(job).as_data(), status=code)
         resume_if_stale(job)
         url = request.build_absolute_uri(request.path)
-        headers = {"Retry-After": str(RETRY_AFTER)}
-        return Response(job_state(job, url), status=status.HTTP_200_OK, headers=headers)
+        return Response(job_state(job, url), status=status.HTTP_200_OK, headers=RUNNING)
 
     def get_renderer_context(self) -> dict[str, Any]:
         """An ended job's 207 is rendered as its request's would have been: in XML, that takes
@@ -137,4 +138,4 @@ class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewse
         BulkJob.objects.filter(pk=job.pk).update(cancel_requested=True)
         job.refresh_from_db()
         url = request.build_absolute_uri(request.path)
-        return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED)
+        return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED, headers=RUNNING)

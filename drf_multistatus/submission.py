@@ -10,7 +10,7 @@ from django.db import router, transaction
 from rest_framework import status
 from rest_framework.response import Response
 
-from .jobs import job_state, job_url
+from .jobs import RUNNING, job_state, job_url
 from .models import BulkJob, BulkJobChunk
 from .preferences import RESPOND_ASYNC
 from .settings import multistatus_settings
@@ -51,5 +51,9 @@ def submit(view: Any, operation: Operation, applied: list[str]) -> Response:
         )
         transaction.on_commit(lambda: enqueue(job.pk), using=database)
     url = job_url(request, job)
-    headers = {"Location": url, "Preference-Applied": ", ".join([RESPOND_ASYNC, *applied])}
+    headers = {
+        "Location": url,
+        "Preference-Applied": ", ".join([RESPOND_ASYNC, *applied]),
+        **RUNNING,
+    }
     return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED, headers=headers)

@@ -186,3 +186,80 @@ def test_job_page_shows_progress_then_the_results(chromium_path, demo, tmp_path)
     assert rows(database, "SELECT count(*) FROM contacts_contact WHERE email LIKE 'job%'") == [
         (1499,)
     ]
+
+
+def test_job_page_cancels_through_drfs_delete_dialog(chromium_path, demo, tmp_path):
+    """While no worker runs, the job stays queued and its page refreshes itself (with or without
+    JavaScript), but never under DRF's open DELETE dialog; once confirmed, the page says the
+    cancel is pending, then, when a worker has acted on it, that the job was cancelled."""
+    import requests
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import demo_env
+    from .test_workers import worker
+
+    base, database = demo
+    items = [{"name": f"c{i}", "email": f"cancelled{i}@example.com"} for i in range(40)]
+    response = requests.post(
+        f"{base}/api/contacts/",
+        json=items,
+        auth=("demo", "demo"),
+        headers={"Prefer": "respond-async"},
+    )
+    assert response.status_code == 202
+    job_url = response.headers["Location"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+
+        # Without JavaScript, the page refreshes itself all the same.
+        context = browser.new_context(java_script_enabled=False)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        log_in(page, base, job_url.removeprefix(base))
+        page.wait_for_selector(".bulk-job")
+        assert page.get_attribute(".bulk-job", "data-state") == "queued"
+        with page.expect_event("load", timeout=5_000):
+            pass
+        context.close()
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        log_in(page, base, job_url.removeprefix(base))
+        page.wait_for_selector(".bulk-job")
+        assert page.get_attribute(".bulk-job", "data-state") == "queued"
+        assert page.locator(".bulk-job-cancelling").count() == 0
+        with page.expect_event("load", timeout=5_000):  # idle, the page refreshes itself
+            pass
+
+        loads: list[str] = []
+        page.on("load", lambda loaded: loads.append(loaded.url))
+        page.click('button[data-target="#deleteModal"]')
+        dialog = page.locator("#deleteModal")
+        dialog.wait_for(state="visible")
+        for _ in range(4):  # four refresh periods and more
+            page.wait_for_timeout(1_000)
+            assert dialog.is_visible()
+        assert loads == []
+        page.screenshot(path=str(ARTIFACTS / "browsable-job-cancel-dialog.png"), full_page=True)
+
+        dialog.locator("form[data-method=DELETE] button").click()
+        page.wait_for_selector(".bulk-job-cancelling")
+        assert "HTTP 202 Accepted" in page.inner_text(".response-info")
+        assert "Cancelling" in page.inner_text(".bulk-job")
+        assert "stops before its next chunk" in page.inner_text(".bulk-job")
+        assert '"cancel_requested": true' in page.inner_text(".response-info")
+        page.screenshot(path=str(ARTIFACTS / "browsable-job-cancelling.png"), full_page=True)
+
+        with worker(demo_env(database), tmp_path / "worker.log"):
+            page.wait_for_selector(".bulk-job-outcome", timeout=60_000)
+        outcome = page.inner_text(".bulk-job-outcome")
+        assert "This job was cancelled: 0 of 40 items ran, 40 were not run" in outcome
+        assert '"code": "cancelled"' in page.inner_text(".response-info")
+        shown = page.locator("tr.multistatus-item")
+        assert shown.count() == 40
+        assert {shown.nth(i).get_attribute("data-status") for i in range(40)} == {"424"}
+        page.screenshot(path=str(ARTIFACTS / "browsable-job-cancelled.png"), full_page=True)
+        browser.close()
+    assert requests.get(job_url, auth=("demo", "demo")).json()["results"][0]["code"] == "cancelled"
+    created = rows(database, "SELECT count(*) FROM contacts_contact WHERE email LIKE 'cancelled%'")
+    assert created == [(0,)]

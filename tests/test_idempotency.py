@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
-from django.urls import include, path
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

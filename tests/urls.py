@@ -3,12 +3,17 @@ from django.urls import include, path
 from drf_multistatus import BulkDefaultRouter
 
 from .testapp.views import (
+    ActionOwnerDocViewSet,
     AdultContactViewSet,
+    AuthenticatedDocViewSet,
     EventViewSet,
     GadgetViewSet,
     HookedContactViewSet,
+    MethodOwnerDocViewSet,
     NoteViewSet,
     PolicyNoteViewSet,
+    StaffWritesDocViewSet,
+    WriteScopedDocViewSet,
 )
 
 router = BulkDefaultRouter()
@@ -18,6 +23,11 @@ router.register("events", EventViewSet)
 router.register("policy-notes", PolicyNoteViewSet, basename="policy-note")
 router.register("adult-contacts", AdultContactViewSet, basename="adult-contact")
 router.register("hooked-contacts", HookedContactViewSet, basename="hooked-contact")
+router.register("docs-by-action", ActionOwnerDocViewSet, basename="doc-by-action")
+router.register("docs-by-method", MethodOwnerDocViewSet, basename="doc-by-method")
+router.register("docs-write-scoped", WriteScopedDocViewSet, basename="doc-write-scoped")
+router.register("docs-staff-writes", StaffWritesDocViewSet, basename="doc-staff-writes")
+router.register("docs-authenticated", AuthenticatedDocViewSet, basename="doc-authenticated")
 
 urlpatterns = [
     path("", include("demo_project.urls")),

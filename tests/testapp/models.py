@@ -91,3 +91,18 @@ def fail_delete_on_request(sender: type[Gadget], instance: Gadget, **kwargs: obj
     """A delete receiver that fails, as a faulty project receiver would."""
     if instance.name == "delete-boom":
         raise RuntimeError("delete receiver failed")
+
+
+class Doc(models.Model):
+    """Owned by a user and named by a unique key (null for none): what the policy matrix
+    writes, by id and by key."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    title = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.key or self.title

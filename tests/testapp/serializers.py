@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import Event, Gadget, Note
+from .models import Doc, Event, Gadget, Note
 
 
 class NoteSerializer(serializers.ModelSerializer):
@@ -21,3 +21,15 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "title", "starts", "day", "all_day", "score", "uid", "owner", "updated"]
+
+
+class DocSerializer(serializers.ModelSerializer):
+    """A PUT makes the requesting user the owner, so a replacement the policy should have
+    refused takes the row over visibly."""
+
+    owner = serializers.HiddenField(default=serializers.CurrentUserDefault())
+    owner_id = serializers.ReadOnlyField()
+
+    class Meta:
+        model = Doc
+        fields = ["id", "key", "title", "owner", "owner_id"]

@@ -5,8 +5,8 @@ from demo_project.contacts.models import Contact
 from demo_project.contacts.serializers import ContactSerializer
 from drf_multistatus import BulkModelViewSet
 
-from .models import Event, Gadget, GadgetLog, Note
-from .serializers import EventSerializer, GadgetSerializer, NoteSerializer
+from .models import Doc, Event, Gadget, GadgetLog, Note
+from .serializers import DocSerializer, EventSerializer, GadgetSerializer, NoteSerializer
 
 
 class IsOwnerOrReadOnly(permissions.BasePermission):
@@ -110,3 +110,66 @@ class HookedContactViewSet(BulkModelViewSet):
         if instance.name == "keep":
             raise permissions.exceptions.PermissionDenied("This contact is kept.")
         instance.delete()
+
+
+#: The single-object actions that write an existing object.
+OBJECT_WRITES = ("update", "partial_update", "destroy")
+
+
+class DocViewSet(BulkModelViewSet):
+    """Docs, upserted by key, without a policy of their own; each subclass adds one."""
+
+    queryset = Doc.objects.all()
+    serializer_class = DocSerializer
+    authentication_classes = [authentication.SessionAuthentication]
+    permission_classes = [permissions.AllowAny]
+    upsert_fields = ("key",)
+
+
+class OwnerWritesByAction(permissions.BasePermission):
+    def has_object_permission(self, request, view, obj):
+        return view.action not in OBJECT_WRITES or obj.owner_id == request.user.id
+
+
+class OwnerWritesByMethod(permissions.BasePermission):
+    def has_object_permission(self, request, view, obj):
+        return request.method not in ("PUT", "PATCH", "DELETE") or obj.owner_id == request.user.id
+
+
+class StaffWrites(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return view.action not in OBJECT_WRITES or request.user.is_staff
+
+
+class ActionOwnerDocViewSet(DocViewSet):
+    """Only the owner updates or deletes a doc, by ``view.action``."""
+
+    permission_classes = [OwnerWritesByAction]
+
+
+class MethodOwnerDocViewSet(DocViewSet):
+    """Only the owner updates or deletes a doc, by ``request.method``."""
+
+    permission_classes = [OwnerWritesByMethod]
+
+
+class WriteScopedDocViewSet(DocViewSet):
+    """Every doc can be read, and a doc with a new key created; only one's own docs updated or
+    deleted: the others are outside the queryset of those actions."""
+
+    def get_queryset(self):
+        if self.action in OBJECT_WRITES:
+            return Doc.objects.filter(owner_id=self.request.user.id)
+        return Doc.objects.all()
+
+
+class StaffWritesDocViewSet(DocViewSet):
+    """Anyone creates; only staff update or delete, any doc."""
+
+    permission_classes = [StaffWrites]
+
+
+class AuthenticatedDocViewSet(DocViewSet):
+    """Anyone reads; any authenticated user writes, any doc."""
+
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
