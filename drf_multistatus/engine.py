@@ -15,12 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, OperationalError, models, transaction
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from .context import BatchContext, BulkView, Key
-from .exceptions import FailedDependency, ItemServerError, error_dict, item_error
+from .exceptions import (
+    FailedDependency,
+    ItemServerError,
+    error_dict,
+    is_concurrency_failure,
+    item_error,
+)
 from .results import ItemResult, MultiStatus
 from .settings import multistatus_settings
 from .signals import bulk_request_finished
@@ -141,8 +147,13 @@ def run_per_item(
     the database refused the set-based write, in the order that write used
     (``Operation.write_order``): concurrent batches then queue on each other's rows instead of
     deadlocking."""
-    targets = operation.find_targets(context)
     positions = range(start, len(context.items))
+    try:
+        targets = operation.find_targets(context)
+    except OperationalError as exc:  # the database gave up on the lookup to end a deadlock
+        if not is_concurrency_failure(exc):
+            raise
+        return {position: fail(context, context.index(position), exc) for position in positions}, {}
     order = operation.write_order(context, positions) if fallback else positions
     results = {
         position: run_item(

@@ -19,13 +19,13 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import DatabaseError, connections, models, transaction
+from django.db import DatabaseError, OperationalError, connections, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 
 from .context import Key
-from .exceptions import DuplicateTarget, MissingLookup, NotAnObject
+from .exceptions import DuplicateTarget, MissingLookup, NotAnObject, is_concurrency_failure
 
 Target = models.Model | Exception | None
 NO_MATCH = object()  # a value that cannot name any object
@@ -164,15 +164,16 @@ class TargetLookup(KeyReader):
         try:
             with transaction.atomic(using=self.database):
                 return self._fetch(wanted)
-        except _LOOKUP_ERRORS:
-            found: dict[Key, models.Model] = {}
-            for key in wanted:
-                try:
-                    with transaction.atomic(using=self.database):
-                        found.update(self._fetch([key]))
-                except _LOOKUP_ERRORS:
-                    continue
-            return found
+        except _LOOKUP_ERRORS as exc:
+            refuse_concurrency_failure(exc)
+        found: dict[Key, models.Model] = {}
+        for key in sorted(wanted, key=repr):  # one order, should two batches get here at once
+            try:
+                with transaction.atomic(using=self.database):
+                    found.update(self._fetch([key]))
+            except _LOOKUP_ERRORS as exc:
+                refuse_concurrency_failure(exc)
+        return found
 
     def _fetch(self, keys: Sequence[Key]) -> dict[Key, models.Model]:
         queryset = self.queryset
@@ -184,6 +185,13 @@ class TargetLookup(KeyReader):
         if self.lock:
             queryset = queryset.select_for_update(of=("self",)).order_by("pk")
         return {self.key_of(obj): obj for obj in queryset.using(self.database)}
+
+
+def refuse_concurrency_failure(exc: Exception) -> None:
+    """Raise ``exc`` again where the database gave up on the lookup because of a concurrent
+    transaction (a deadlock): that is no value it could not compare."""
+    if isinstance(exc, OperationalError) and is_concurrency_failure(exc):
+        raise exc
 
 
 def named(keys: Sequence[Any], offset: int) -> dict[Key, int]:

@@ -134,3 +134,28 @@ def test_targets_are_loaded_in_one_query(api, contacts, django_assert_max_num_qu
     assert statuses(response) == [200, 200, 200]
     selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1
+
+
+def test_a_lookup_the_database_gives_up_on_answers_503_per_item(api, monkeypatch):
+    """A deadlock victim's lookup is no value the database could not compare: its items are
+    503 ``concurrent_conflict`` (send them again), not 404, and nothing is written."""
+    from django.db import OperationalError
+
+    from drf_multistatus.targets import TargetLookup
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(self, keys):
+        error = OperationalError("deadlock detected")
+        error.__cause__ = Deadlock()
+        raise error
+
+    ada = Contact.objects.create(name="Ada", email="ada@example.com")
+    monkeypatch.setattr(TargetLookup, "_fetch", deadlocked)
+    response = api.patch(URL, [{"id": ada.id, "name": "x"}, {"id": 10**6}], format="json")
+    assert [(r["status"], r["code"]) for r in response.json()["results"]] == [
+        (503, "concurrent_conflict"),
+        (503, "concurrent_conflict"),
+    ]
+    assert Contact.objects.get().name == "Ada"
