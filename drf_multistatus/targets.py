@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -140,11 +141,14 @@ class TargetLookup(KeyReader):
         offset: int = 0,
         seen: Mapping[Key, int] | None = None,
         savepoint: bool = True,
+        keys: list[Any] | None = None,
     ) -> Targets:
-        """Every item's target (see :class:`Targets`). Without ``savepoint``, a database that
-        refuses the query raises ``LookupRefused``: the caller runs inside a savepoint of its
-        own and tries again with one."""
-        keys = self.read_keys(items, offset, seen)
+        """Every item's target (see :class:`Targets`), by ``keys`` where they were read
+        already. Without ``savepoint``, a database that refuses the query raises
+        ``LookupRefused``: the caller runs inside a savepoint of its own and tries again with
+        one."""
+        if keys is None:
+            keys = self.read_keys(items, offset, seen)
         found = self.fetch(keys, savepoint)
         missing = not_found(self.model) if self.verb is not None else None
         objects = [key if isinstance(key, Exception) else found.get(key, missing) for key in keys]
@@ -246,24 +250,30 @@ def converter(field: models.Field | None) -> Callable[[Any], Any]:
     return to_python
 
 
+#: Keys are locked by bucket: at most this many advisory locks per batch and model, however many
+#: keys it names (PostgreSQL's lock table is shared by every transaction).
+KEY_LOCK_BUCKETS = 64
+
+
 def lock_keys(database: str, model: type[models.Model], keys: Sequence[Any]) -> None:
-    """Hold a transaction-level advisory lock on each of ``keys`` (PostgreSQL; elsewhere
-    nothing), taken in one order by every batch, so that batches naming the same keys queue
-    instead of deadlocking on each other's rows."""
+    """Hold a transaction-level advisory lock on the bucket of each of ``keys`` (PostgreSQL;
+    elsewhere nothing), taken in one order by every batch, so that batches naming the same keys
+    queue instead of deadlocking on each other's rows."""
     connection = connections[database]
     wanted = {key for key in keys if isinstance(key, tuple)}
     if connection.vendor != "postgresql" or not wanted:
         return
-    ids = sorted({lock_id(model._meta.label, key) for key in wanted})
+    buckets = sorted({zlib.crc32(repr(key).encode()) % KEY_LOCK_BUCKETS for key in wanted})
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k)"
-            " AS locked",
-            [ids],
+            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(%s, b)"
+            " FROM unnest(%s::integer[]) AS b) AS locked",
+            [model_lock_id(model), buckets],
         )
 
 
-def lock_id(label: str, key: Key) -> int:
-    """A 64-bit advisory lock id for ``key`` of a model, the same in every process."""
-    digest = hashlib.sha256(f"drf-multistatus key {label} {key!r}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+def model_lock_id(model: type[models.Model]) -> int:
+    """A 32-bit id for the advisory locks of ``model``'s keys, the same in every process (the
+    two-key advisory locks share no id with the one-key ones of ``Idempotency-Key``)."""
+    digest = hashlib.sha256(f"drf-multistatus keys {model._meta.label}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)

@@ -54,7 +54,7 @@ class Upsert(SaveOperation):
         lookup = self.lookup(context)
         keys = lookup.read_keys(context.items, context.offset, context.seen)
         lock_keys(context.database, lookup.model, keys)
-        return lookup.find(context.items, context.offset, context.seen, savepoint)
+        return lookup.find(context.items, context.offset, context.seen, savepoint, keys)
 
     def apply(
         self, context: BatchContext, index: int, item: Any, target: models.Model | None
