@@ -26,6 +26,9 @@ UNRUN_CODES = {JobCancelled.default_code: True, JobFailed.default_code: False}
 
 def example_value(field: serializers.Field, number: int) -> Any:
     """A plausible input value for ``field``, the ``number``-th of an example batch."""
+    if isinstance(field, serializers.ManyRelatedField):  # the first object it may name
+        choices = list(field.child_relation.get_choices(cutoff=1))
+        return choices[:1]
     if isinstance(field, serializers.BooleanField):
         return False
     if isinstance(field, serializers.ChoiceField):

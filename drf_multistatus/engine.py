@@ -110,7 +110,7 @@ def run_in_bulk(operation: Operation, context: BatchContext) -> Outcome | None:
     try:
         with transaction.atomic(using=context.database):
             targets = operation.find_targets(context, savepoint=False)
-            writer = operation.bulk_writer(context)
+            writer = operation.bulk_writer(context, targets)
             for position, (item, target) in enumerate(
                 zip(context.items, targets.objects, strict=True)
             ):

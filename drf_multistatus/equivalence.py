@@ -1,8 +1,9 @@
 """When writing a batch at once is provably the same as saving it item by item.
 
 Decided per request from the classes involved: the view saves (or deletes) with DRF's own
-``perform_*`` hooks and ours, the serializer is a plain ``ModelSerializer`` writing no
-many-to-many or nested fields, and the model has behaviour DRF cannot see neither in ``save()`` /
+``perform_*`` hooks and ours, the serializer is a plain ``ModelSerializer`` writing no nested
+fields and no to-many relations but many-to-many sets through Django's own tables (with no
+``m2m_changed`` receivers), and the model has behaviour DRF cannot see neither in ``save()`` /
 ``delete()`` nor in ``pre_save`` / ``post_save`` receivers. Anything else takes the per-item path.
 """
 
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 from django.db import models
 from django.db.models import signals
 from rest_framework import mixins, serializers
+
+from .relations import set_fields
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,11 +43,16 @@ def hooks_unchanged(view: Any, *names: str) -> bool:
     return True
 
 
-def writes_relations(serializer: serializers.Serializer) -> bool:
-    """True when a writable field is a nested serializer or a to-many relation."""
+def writes_relations(serializer: serializers.Serializer, model: type[models.Model]) -> bool:
+    """True when a writable field is a nested serializer, or a to-many relation other than a
+    many-to-many set written in bulk (``relations.set_fields``)."""
+    sets = set_fields(serializer, model)
     return any(
         not field.read_only
-        and isinstance(field, serializers.BaseSerializer | serializers.ManyRelatedField)
+        and (
+            isinstance(field, serializers.BaseSerializer)
+            or (isinstance(field, serializers.ManyRelatedField) and field.source not in sets)
+        )
         for field in serializer.fields.values()
     )
 
@@ -79,7 +87,7 @@ def can_save_in_bulk(
         )
         and serializer_class.save is serializers.BaseSerializer.save
         and is_plain_model(serializer.Meta.model)
-        and not writes_relations(serializer)
+        and not writes_relations(serializer, serializer.Meta.model)
     )
 
 

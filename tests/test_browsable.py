@@ -27,14 +27,31 @@ def raw_content(doc, method: str) -> str:
 
 
 def test_post_raw_form_is_prefilled_with_a_valid_example_array(api):
+    """Many-to-many fields show the first object they may name."""
+    from demo_project.contacts.models import Tag
+
+    Tag.objects.create(slug="work", label="Work")
     doc = page(api)
     example = json.loads(raw_content(doc, "POST"))
     assert example == [
-        {"name": "Name 1", "email": "email1@example.com", "age": 50, "company": None},
-        {"name": "Name 2", "email": "email2@example.com", "age": 100, "company": None},
+        {
+            "name": "Name 1",
+            "email": "email1@example.com",
+            "age": 50,
+            "company": None,
+            "tags": ["work"],
+        },
+        {
+            "name": "Name 2",
+            "email": "email2@example.com",
+            "age": 100,
+            "company": None,
+            "tags": ["work"],
+        },
     ]
     response = api.post(URL, example, format="json")
     assert [r["status"] for r in response.json()["results"]] == [201, 201]
+    assert [r["data"]["tags"] for r in response.json()["results"]] == [["work"], ["work"]]
 
 
 def test_put_patch_raw_form_lists_objects_of_the_page(api):
@@ -42,7 +59,14 @@ def test_put_patch_raw_form_lists_objects_of_the_page(api):
     doc = page(api)
     example = json.loads(raw_content(doc, "PUT"))
     assert example == [
-        {"id": ann.id, "name": "Ann", "email": "ann@example.com", "age": 3, "company": None}
+        {
+            "id": ann.id,
+            "name": "Ann",
+            "email": "ann@example.com",
+            "age": 3,
+            "company": None,
+            "tags": [],
+        }
     ]
     # The list page offers PUT/PATCH only as raw data: an HTML form cannot send an array.
     assert not doc.xpath('//form[@data-method="PUT"][not(.//textarea)]')
@@ -79,6 +103,7 @@ def test_format_switcher_lists_xml_once_and_detail_pages_are_plain_drf(api):
         "email": "ann@example.com",
         "age": None,
         "company": None,
+        "tags": [],
     }
 
 

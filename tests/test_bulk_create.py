@@ -69,6 +69,7 @@ def test_single_object_post_is_drf_single_create(api):
         "email": "solo@example.com",
         "age": None,
         "company": None,
+        "tags": [],
     }
     invalid = api.post(URL, {"name": "Solo"}, format="json")
     assert invalid.status_code == 400

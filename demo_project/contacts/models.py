@@ -24,6 +24,7 @@ class Contact(models.Model):
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
     )
+    tags = models.ManyToManyField("Tag", blank=True, related_name="contacts")
 
     class Meta:
         ordering = ["id"]

@@ -10,9 +10,15 @@ class CompanySerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    """A contact names its company by id and its tags by slug."""
+
+    tags = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=Tag.objects.all(), required=False
+    )
+
     class Meta:
         model = Contact
-        fields = ["id", "name", "email", "age", "company"]
+        fields = ["id", "name", "email", "age", "company", "tags"]
 
 
 class TagSerializer(serializers.ModelSerializer):

@@ -132,5 +132,6 @@ class Operation:
         """Whether writing every item at once is provably the same as ``apply`` to each."""
         return False
 
-    def bulk_writer(self, context: BatchContext) -> BulkWriter:
+    def bulk_writer(self, context: BatchContext, targets: Targets) -> BulkWriter:
+        """The writer of one run's set-based path, for the items' ``targets``."""
         raise NotImplementedError

@@ -39,16 +39,17 @@ class Create(SaveOperation):
         features = connections[context.database].features
         return features.can_return_rows_from_bulk_insert and super().can_write_in_bulk(context)
 
-    def bulk_writer(self, context: BatchContext) -> CreateWriter:
-        return CreateWriter(context, context.view.get_serializer())
+    def bulk_writer(self, context: BatchContext, targets: Targets) -> CreateWriter:
+        return CreateWriter(context, context.view.get_serializer(), targets)
 
 
 class CreateWriter(SaveWriter):
     def accept(self, index: int, item: Any, target: None) -> models.Model:
-        return self.build(index, self.validate(self.serializer, item, None))
+        return self.build(index, self.validate(self.serializer, self.relations, index, item, None))
 
     def write(self, objs: list[models.Model]) -> None:
         """One ``bulk_create`` (which fills in the primary keys), rows in unique-value order."""
         order = write_order([source for _name, source, _index in self.indexes])
         manager = self.model._default_manager.db_manager(self.context.database)
         manager.bulk_create(sorted(objs, key=order))
+        self.finish(objs)

@@ -13,6 +13,7 @@ from ..context import BatchContext, BulkView
 from ..equivalence import can_delete_in_bulk
 from ..exceptions import ProtectedItem
 from ..results import ItemResult
+from ..targets import Targets
 from .base import Operation
 
 
@@ -42,7 +43,7 @@ class Destroy(Operation):
     def can_write_in_bulk(self, context: BatchContext) -> bool:
         return can_delete_in_bulk(context.view, context.view.get_bulk_model(), self.hooks)
 
-    def bulk_writer(self, context: BatchContext) -> DestroyWriter:
+    def bulk_writer(self, context: BatchContext, targets: Targets) -> DestroyWriter:
         return DestroyWriter(context)
 
 

@@ -12,7 +12,15 @@ from rest_framework import serializers, status
 
 from ..context import BatchContext, BulkView
 from ..equivalence import can_save_in_bulk
+from ..relations import (
+    BatchRelations,
+    prefetch,
+    representation_lookups,
+    set_fields,
+    write_sets,
+)
 from ..results import ItemResult
+from ..targets import Targets
 from ..uniqueness import index_unique_fields
 from .base import Operation
 
@@ -87,13 +95,17 @@ def saved(
 class SaveWriter:
     """The set-based path of the saving verbs: ``serializer`` (shared by the batch, with
     ``initial_data`` and ``instance`` set per item, as DRF's ``ListSerializer`` does) validates
-    each item as ``is_valid()`` would; ``UniqueValidator`` is answered from one query per unique
-    field plus the values the batch has accepted so far."""
+    each item as ``is_valid()`` would. ``UniqueValidator`` is answered from one query per unique
+    field plus the values the batch has accepted so far, related fields from one query per field
+    (``relations.BatchRelations``); many-to-many sets are written, and what the representation
+    reads is fetched, with one statement per relation."""
 
     def __init__(
         self,
         context: BatchContext,
         serializer: serializers.BaseSerializer[Any],
+        targets: Targets,
+        replaces: bool = False,
     ) -> None:
         self.context = context
         self.model: type[models.Model] = context.view.get_bulk_model()
@@ -102,19 +114,48 @@ class SaveWriter:
         self.indexes = index_unique_fields(self.serializer, self.model)
         for name, _source, index in self.indexes:
             index.prefetch(item.get(name) for item in context.items if isinstance(item, dict))
+        self.found: dict[Any, Any] = {}  # what the related fields' queries found
+        self.relations = self.resolve(self.serializer, targets, replaces)
+        self.sets = set_fields(self.serializer, self.model)
+        self.reads = representation_lookups(self.serializer, self.model)
         self.created: set[int] = set()
+        self.new_sets: list[tuple[models.Model, dict[str, Any]]] = []
+        self.replaced_sets: list[tuple[models.Model, dict[str, Any]]] = []
+
+    def resolve(
+        self, serializer: serializers.Serializer[Any], targets: Targets, replaces: bool
+    ) -> BatchRelations:
+        """The related fields of ``serializer`` resolved for the items it validates: those with
+        a target where it ``replaces`` objects, the others where it creates them."""
+        entries = [
+            (position, item, target)
+            for position, (item, target) in enumerate(
+                zip(self.context.items, targets.objects, strict=True)
+            )
+            if not isinstance(target, Exception) and (target is not None) == replaces
+        ]
+        return BatchRelations(serializer, entries, self.found)
 
     def validate(
-        self, serializer: serializers.Serializer[Any], item: Any, target: models.Model | None
+        self,
+        serializer: serializers.Serializer[Any],
+        relations: BatchRelations,
+        index: int,
+        item: Any,
+        target: models.Model | None,
     ) -> Any:
+        relations.select(index - self.context.offset)
         serializer.instance = target
         serializer.initial_data = item
         return serializer.run_validation(item)
 
     def build(self, index: int, validated: Any) -> models.Model:
-        """A new object from an item's validated data, its unique values claimed."""
+        """A new object from an item's validated data, its unique values claimed; its sets kept
+        for when it has a primary key."""
+        sets = {source: validated.pop(source) for source in self.sets if source in validated}
         obj = self.model(**validated)
         self.created.add(id(obj))
+        self.new_sets.append((obj, sets))
         for _name, source, unique in self.indexes:
             if source in validated:
                 unique.claim(validated[source], ("new", index))
@@ -122,12 +163,24 @@ class SaveWriter:
 
     def assign(self, target: models.Model, validated: Any) -> models.Model:
         """``target`` with an item's validated data set, as ``ModelSerializer.update`` sets it."""
+        sets = {source: validated.pop(source) for source in self.sets if source in validated}
+        self.replaced_sets.append((target, sets))
         previous = {source: getattr(target, source) for _name, source, _unique in self.indexes}
         for attr, value in validated.items():
             setattr(target, attr, value)
         for _name, source, unique in self.indexes:
             unique.claim(getattr(target, source), target.pk, previous[source])
         return target
+
+    def finish(self, objs: list[models.Model]) -> None:
+        """After the rows: the many-to-many sets, then what the representation reads."""
+        database = self.context.database
+        write_sets(self.sets, self.new_sets, database, replace=False)
+        write_sets(self.sets, self.replaced_sets, database, replace=True)
+        for obj, _sets in self.replaced_sets:
+            forget_prefetched(obj)
+        if not self.context.minimal:
+            prefetch(objs, self.reads)
 
     def result(self, index: int, obj: models.Model) -> ItemResult:
         code = status.HTTP_201_CREATED if id(obj) in self.created else status.HTTP_200_OK
@@ -136,7 +189,6 @@ class SaveWriter:
     def represented(
         self, index: int, obj: models.Model, code: int, serializer: serializers.Serializer[Any]
     ) -> ItemResult:
-        forget_prefetched(obj)
         data = None if self.context.minimal else serializer.to_representation(obj)
         href = self.context.view.get_item_href(obj)
         return ItemResult(index=index, status=code, href=href, data=data)

@@ -10,6 +10,7 @@ from django.db import models
 from ..context import BatchContext, BulkView
 from ..results import ItemResult
 from ..rows import update_rows
+from ..targets import Targets
 from .save import SaveOperation, SaveWriter
 
 
@@ -33,19 +34,21 @@ class Update(SaveOperation):
     ) -> ItemResult:
         return self.update(context, index, item, target)
 
-    def bulk_writer(self, context: BatchContext) -> UpdateWriter:
+    def bulk_writer(self, context: BatchContext, targets: Targets) -> UpdateWriter:
         serializer = context.view.get_serializer(partial=self.partial)
-        return UpdateWriter(context, serializer)
+        return UpdateWriter(context, serializer, targets, replaces=True)
 
 
 class UpdateWriter(SaveWriter):
     def accept(self, index: int, item: Any, target: models.Model) -> models.Model:
         view = self.context.view
         view.check_object_permissions(view.request, target)
-        return self.assign(target, self.validate(self.serializer, item, target))
+        validated = self.validate(self.serializer, self.relations, index, item, target)
+        return self.assign(target, validated)
 
     def write(self, objs: list[models.Model]) -> None:
         save_rows(self.model, objs, self.context.database)
+        self.finish(objs)
 
 
 def save_rows(model: type[models.Model], objs: list[models.Model], database: str) -> None:

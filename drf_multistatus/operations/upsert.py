@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from ..actions import ActingAs
 from ..context import BatchContext, BulkView
 from ..preferences import MERGE_DUPLICATES
+from ..relations import representation_lookups, set_fields
 from ..results import ItemResult
 from ..rows import insert_new_rows, write_order
 from ..targets import KeyReader, Target, TargetLookup, Targets, lock_keys
@@ -85,28 +86,34 @@ class Upsert(SaveOperation):
         with ActingAs(context.view, *REPLACE):
             return super().can_write_in_bulk(context)
 
-    def bulk_writer(self, context: BatchContext) -> UpsertWriter:
-        return UpsertWriter(context)
+    def bulk_writer(self, context: BatchContext, targets: Targets) -> UpsertWriter:
+        return UpsertWriter(context, targets)
 
 
 class UpsertWriter(SaveWriter):
     """Creations validated by the POST's serializer, replacements by the PUT's (made and run as
-    the PUT), uniqueness answered from the same indexes."""
+    the PUT), uniqueness and related objects answered from the same queries."""
 
-    def __init__(self, context: BatchContext) -> None:
-        super().__init__(context, context.view.get_serializer())
+    def __init__(self, context: BatchContext, targets: Targets) -> None:
+        super().__init__(context, context.view.get_serializer(), targets)
         self.put = ActingAs(context.view, *REPLACE)
         with self.put as view:
             self.replacing = cast(serializers.ModelSerializer[Any], view.get_serializer())
-        index_unique_fields(self.replacing, self.model, self.indexes)
+            index_unique_fields(self.replacing, self.model, self.indexes)
+            self.replacing_relations = self.resolve(self.replacing, targets, replaces=True)
+        self.sets |= set_fields(self.replacing, self.model)
+        self.reads += representation_lookups(self.replacing, self.model)
         self.replaced: set[int] = set()
 
     def accept(self, index: int, item: Any, target: models.Model | None) -> models.Model:
         if target is None:
-            return self.build(index, self.validate(self.serializer, item, None))
+            return self.build(
+                index, self.validate(self.serializer, self.relations, index, item, None)
+            )
         with self.put as view:
             view.check_object_permissions(view.request, target)
-            obj = self.assign(target, self.validate(self.replacing, item, target))
+            validated = self.validate(self.replacing, self.replacing_relations, index, item, target)
+            obj = self.assign(target, validated)
         self.replaced.add(id(obj))
         return obj
 
@@ -121,6 +128,7 @@ class UpsertWriter(SaveWriter):
         key = [self.model._meta.get_field(name) for name in fields]
         if insert_new_rows(self.model, new, key, database):
             raise KeyTaken
+        self.finish(objs)
 
     def result(self, index: int, obj: models.Model) -> ItemResult:
         if id(obj) in self.replaced:

@@ -7,9 +7,9 @@ from demo_project.contacts.models import Company, Contact, Tag
 # The third company has no contacts: the README deletes it.
 COMPANIES = ["Analytical Engines", "Bletchley Park", "Harvard Computers"]
 CONTACTS = [
-    ("Ada Lovelace", "ada@example.com", 36, "Analytical Engines"),
-    ("Alan Turing", "alan@example.com", 41, "Bletchley Park"),
-    ("Grace Hopper", "grace@example.com", 85, None),
+    ("Ada Lovelace", "ada@example.com", 36, "Analytical Engines", ["work"]),
+    ("Alan Turing", "alan@example.com", 41, "Bletchley Park", []),
+    ("Grace Hopper", "grace@example.com", 85, None, []),
 ]
 TAGS = [("friends", "Friends"), ("work", "Work")]
 
@@ -31,13 +31,17 @@ class Command(BaseCommand):
         if options["reset"]:
             call_command("flush", interactive=False, verbosity=0)
         companies = {name: Company.objects.get_or_create(name=name)[0] for name in COMPANIES}
-        for name, email, age, company in CONTACTS:
-            Contact.objects.get_or_create(
+        tags = {
+            slug: Tag.objects.get_or_create(slug=slug, defaults={"label": label})[0]
+            for slug, label in TAGS
+        }
+        for name, email, age, company, slugs in CONTACTS:
+            contact, created = Contact.objects.get_or_create(
                 email=email,
                 defaults={"name": name, "age": age, "company": companies.get(company)},
             )
-        for slug, label in TAGS:
-            Tag.objects.get_or_create(slug=slug, defaults={"label": label})
+            if created:
+                contact.tags.set(tags[slug] for slug in slugs)
         User = get_user_model()
         if not User.objects.filter(username="demo").exists():
             User.objects.create_user("demo", password="demo")
