@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -24,7 +28,9 @@ class Contact(models.Model):
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
     )
-    tags = models.ManyToManyField("Tag", blank=True, related_name="contacts")
+    tags: models.ManyToManyField[Tag, Any] = models.ManyToManyField(
+        "Tag", blank=True, related_name="contacts"
+    )
 
     class Meta:
         ordering = ["id"]
