@@ -70,6 +70,7 @@ class ResolvedQuerySet:
     def get(self, *args: Any, **kwargs: Any) -> Any:
         if args or len(kwargs) != 1 or next(iter(kwargs)) not in self.lookup.names:
             return self.queryset.get(*args, **kwargs)
+        self.found.fetch()
         try:
             key = self.lookup.prepare(next(iter(kwargs.values())))
             asked = key in self.found.asked
@@ -116,11 +117,28 @@ class Lookup:
 
 
 class Found:
-    """What one query found: the values asked about, and the objects holding each."""
+    """One query's worth: the values to ask ``queryset`` about (for every field and serializer
+    of the batch whose queryset compiles to the same SQL), and then the objects holding each."""
 
-    def __init__(self) -> None:
+    def __init__(self, queryset: models.QuerySet[Any], lookup: Lookup) -> None:
+        self.queryset = queryset
+        self.lookup = lookup
+        self.wanted: set[Any] = set()
         self.asked: set[Any] = set()
         self.objects: dict[Any, list[models.Model]] = {}
+
+    def want(self, value: Any) -> None:
+        self.wanted.add(value)
+
+    def fetch(self) -> None:
+        """One query for the values not asked about yet: made when the first item is
+        validated, by then every serializer of the batch has said what it wants."""
+        if len(self.wanted) == len(self.asked):
+            return
+        wanted = self.wanted - self.asked
+        for obj in self.queryset.filter(**{self.lookup.filter: list(wanted)}):
+            self.objects.setdefault(self.lookup.key_of(obj), []).append(obj)
+        self.asked |= wanted
 
 
 def lookup_of(field: relations.RelatedField[Any, Any, Any]) -> str | None:
@@ -216,12 +234,11 @@ class FieldLookups:
 class BatchRelations:
     """The related fields of a batch's ``serializer``, resolved for the items it validates
     (``entries``: each item's position in the batch, the item, its target): every value looked
-    up with one query per field and distinct queryset. ``select(position)`` before validating an
-    item makes each field answer for it.
+    up with one query per field and distinct queryset, made as the first item is validated.
+    ``select(position)`` before validating an item makes each field answer for it.
 
-    ``found`` (shared by the serializers of one batch) holds what the queries found, by field and
-    compiled queryset: a second serializer whose fields compile to the same SQL asks nothing
-    again."""
+    ``found`` (shared by the serializers of one batch) holds the queries, by model field and
+    compiled queryset: a second serializer whose fields compile to the same SQL shares them."""
 
     def __init__(
         self,
@@ -235,18 +252,14 @@ class BatchRelations:
         self.found: dict[Any, Found] = {} if found is None else found
         for lookups in self.fields:
             shared = None if lookups.per_item else self.resolve(lookups, lookups.get_queryset())
-            wanted: dict[int, set[Any]] = defaultdict(set)
             for position, item, target in entries:
                 resolved = shared or self.resolve(lookups, self.queryset_for(lookups, item, target))
                 lookups.resolved[position] = resolved
-                prepared = wanted[id(resolved)]
                 for value in lookups.values(item):
                     try:
-                        prepared.add(lookups.lookup.prepare(value))
+                        resolved.found.want(lookups.lookup.prepare(value))
                     except Exception:  # DRF's lookup raises it, without a query
                         continue
-            for resolved in lookups.by_key.values():
-                fetch(resolved, wanted[id(resolved)])
             lookups.field.get_queryset = functools.partial(self.queryset_of, lookups)  # type: ignore[method-assign]
 
     def resolve(self, lookups: FieldLookups, queryset: Any) -> ResolvedQuerySet:
@@ -254,7 +267,7 @@ class BatchRelations:
         key = cache_key(lookups.lookup, queryset)
         resolved = lookups.by_key.get(key)
         if resolved is None:
-            found = self.found.setdefault(key, Found())
+            found = self.found.setdefault(key, Found(queryset, lookups.lookup))
             resolved = lookups.by_key[key] = ResolvedQuerySet(queryset, lookups.lookup, found)
         return resolved
 
@@ -274,17 +287,6 @@ class BatchRelations:
             return lookups.get_queryset()
         finally:
             serializer.instance, serializer.initial_data = saved
-
-
-def fetch(resolved: ResolvedQuerySet, prepared: set[Any]) -> None:
-    """One query for the values its queryset was not asked about yet."""
-    found, lookup = resolved.found, resolved.lookup
-    wanted = prepared - found.asked
-    if not wanted:
-        return
-    for obj in resolved.queryset.filter(**{lookup.filter: list(wanted)}):
-        found.objects.setdefault(lookup.key_of(obj), []).append(obj)
-    found.asked |= wanted
 
 
 def sql_key(queryset: Any) -> Any:
@@ -454,7 +456,7 @@ def relation_path(
             field = current._meta.get_field(attr)
         except FieldDoesNotExist:
             break
-        if not field.is_relation:
+        if not field.is_relation or getattr(field, "name", None) != attr:  # not ``owner_id``
             break
         names.append(attr)
         current = field.related_model

@@ -5,13 +5,16 @@ from drf_multistatus import BulkDefaultRouter
 from .testapp.views import (
     ActionOwnerDocViewSet,
     AdultContactViewSet,
+    ArticleViewSet,
     AuthenticatedDocViewSet,
     EventViewSet,
+    FlatArticleViewSet,
     GadgetViewSet,
     HookedContactViewSet,
     MethodOwnerDocViewSet,
     NoteViewSet,
     PolicyNoteViewSet,
+    SectionViewSet,
     StaffWritesDocViewSet,
     WriteScopedDocViewSet,
 )
@@ -28,6 +31,9 @@ router.register("docs-by-method", MethodOwnerDocViewSet, basename="doc-by-method
 router.register("docs-write-scoped", WriteScopedDocViewSet, basename="doc-write-scoped")
 router.register("docs-staff-writes", StaffWritesDocViewSet, basename="doc-staff-writes")
 router.register("docs-authenticated", AuthenticatedDocViewSet, basename="doc-authenticated")
+router.register("articles", ArticleViewSet, basename="article")
+router.register("flat-articles", FlatArticleViewSet, basename="flat-article")
+router.register("sections", SectionViewSet, basename="section")
 
 urlpatterns = [
     path("", include("demo_project.urls")),

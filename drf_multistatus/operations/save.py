@@ -114,7 +114,7 @@ class SaveWriter:
         self.indexes = index_unique_fields(self.serializer, self.model)
         for name, _source, index in self.indexes:
             index.prefetch(item.get(name) for item in context.items if isinstance(item, dict))
-        self.found: dict[Any, Any] = {}  # what the related fields' queries found
+        self.found: dict[Any, Any] = {}  # the related fields' queries
         self.relations = self.resolve(self.serializer, targets, replaces)
         self.sets = set_fields(self.serializer, self.model)
         self.reads = representation_lookups(self.serializer, self.model)

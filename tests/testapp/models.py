@@ -106,3 +106,85 @@ class Doc(models.Model):
 
     def __str__(self) -> str:
         return self.key or self.title
+
+
+class Section(models.Model):
+    """Named by id, and by a hyperlink to its detail URL."""
+
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """Named by slug."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Label(models.Model):
+    """Many to an article, named by id; ``name`` is not unique, so a slug can name several."""
+
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Folder(models.Model):
+    """Owned by a user: an article's folder must be one of the requesting user's."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    """A row with four relations, as real projects have them: a foreign key by id, one by slug,
+    a many-to-many by id, and one restricted to the requesting user's objects."""
+
+    code = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=100)
+    section = models.ForeignKey(Section, null=True, blank=True, on_delete=models.PROTECT)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    labels = models.ManyToManyField(Label, blank=True, related_name="articles")
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class FlatArticle(models.Model):
+    """The same row without its relations."""
+
+    code = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code

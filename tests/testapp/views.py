@@ -5,8 +5,18 @@ from demo_project.contacts.models import Contact
 from demo_project.contacts.serializers import ContactSerializer
 from drf_multistatus import BulkModelViewSet
 
-from .models import Doc, Event, Gadget, GadgetLog, Note
-from .serializers import DocSerializer, EventSerializer, GadgetSerializer, NoteSerializer
+from .models import Article, Doc, Event, FlatArticle, Gadget, GadgetLog, Note, Section
+from .serializers import (
+    ArticleReadingSerializer,
+    ArticleSerializer,
+    DocSerializer,
+    EventSerializer,
+    FlatArticleSerializer,
+    GadgetSerializer,
+    HyperlinkedArticleSerializer,
+    NoteSerializer,
+    SectionSerializer,
+)
 
 
 class IsOwnerOrReadOnly(permissions.BasePermission):
@@ -173,3 +183,29 @@ class AuthenticatedDocViewSet(DocViewSet):
     """Anyone reads; any authenticated user writes, any doc."""
 
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+
+
+class ArticleViewSet(BulkModelViewSet):
+    """Articles with four relations, upserted by code; ``?serializer=`` picks how they are
+    named and read (``hyperlinked``, ``reading``)."""
+
+    queryset = Article.objects.all()
+    upsert_fields = ("code",)
+    serializers_by_name = {
+        "hyperlinked": HyperlinkedArticleSerializer,
+        "reading": ArticleReadingSerializer,
+    }
+
+    def get_serializer_class(self):
+        name = self.request.query_params.get("serializer", "")
+        return self.serializers_by_name.get(name, ArticleSerializer)
+
+
+class SectionViewSet(BulkModelViewSet):
+    queryset = Section.objects.all()
+    serializer_class = SectionSerializer
+
+
+class FlatArticleViewSet(BulkModelViewSet):
+    queryset = FlatArticle.objects.all()
+    serializer_class = FlatArticleSerializer
