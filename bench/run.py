@@ -11,6 +11,7 @@ and the number of SQL queries. The targets of the performance work are checked a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import itertools
 import json
@@ -22,6 +23,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -81,6 +86,8 @@ def run_child(args: argparse.Namespace) -> None:
             bench.delete(n)
             bench.upsert(n)
             bench.idempotency(n)
+            bench.create_with_relations(n)
+            bench.update_with_relations(n)
     bench.rendering(5000)
     bench.minimal(10_000)
     if connection.vendor == "postgresql" and args.job_size:
@@ -99,6 +106,8 @@ class Bench:
         self.repeat = repeat
         self.client = Client()
         self.verdicts: list[str] = []
+        self.related: Related | None = None
+        self.relation_queries: dict[str, tuple[int, int]] = {}
 
     # measurement ---------------------------------------------------------------------------
 
@@ -478,6 +487,184 @@ class Bench:
         self.check(cost <= 1.10, f"keyed create N={n:,}: {cost:.2f}x unkeyed <= 1.10x")
         self.check(speedup >= 5, f"replay N={n:,}: {speedup:.1f}x faster than the first run >= 5x")
 
+    # relations -------------------------------------------------------------------------------
+
+    def relations(self) -> Related:
+        """The objects every article names, made once per database, and a client authenticated
+        as the user who owns the folders (another user owns as many, which the field hides)."""
+        if self.related is None:
+            from django.contrib.auth.models import User
+            from rest_framework.test import APIClient
+
+            from tests.testapp.models import Category, Folder, Label, Section
+
+            user = User.objects.create_user("bench")
+            other = User.objects.create_user("bench-other")
+            sections = Section.objects.bulk_create(Section(name=f"s{i}") for i in range(20))
+            categories = Category.objects.bulk_create(
+                Category(slug=f"c{i}", name=f"c{i}") for i in range(20)
+            )
+            labels = Label.objects.bulk_create(Label(name=f"l{i}") for i in range(50))
+            folders = Folder.objects.bulk_create(
+                Folder(owner=owner, name=f"f{i}") for owner in (user, other) for i in range(10)
+            )
+            client = APIClient()
+            client.force_authenticate(user)
+            self.related = Related(
+                client=client,
+                sections=[section.pk for section in sections],
+                categories={category.slug: category.pk for category in categories},
+                labels=[label.pk for label in labels],
+                folders=[folder.pk for folder in folders if folder.owner_id == user.pk],
+            )
+        return self.related
+
+    def send(self, method: str, url: str, body: object, expected: int) -> None:
+        """One request of the relation scenarios, as the user owning the folders."""
+        response = self.relations().client.generic(
+            method, url, json.dumps(body), "application/json", HTTP_ACCEPT="application/json"
+        )
+        assert response.status_code == expected, response.content[:300]
+
+    def check_relation_queries(self, verb: str, n: int, queries: int, limit: int = 16) -> None:
+        """At most ``limit`` queries, and as many as at the first size measured."""
+        first_n, first = self.relation_queries.setdefault(verb, (n, queries))
+        same = f", as at N={first_n:,}" if first_n != n else ""
+        self.check(
+            queries <= limit and queries == first,
+            f"{verb} with four relations N={n:,}: {queries} queries{same} <= {limit}",
+        )
+
+    def create_with_relations(self, n: int) -> None:
+        from tests.testapp.models import Article, FlatArticle
+
+        related = self.relations()
+        batch = [related.article(i) for i in range(n)]
+        flat = [{"code": item["code"], "title": item["title"]} for item in batch]
+
+        def reset():
+            Article.objects.all().delete()
+            FlatArticle.objects.all().delete()
+
+        def singles():
+            for item in batch:
+                self.send("POST", "/plain-articles/", item, 201)
+
+        slow = max(1, self.repeat // 3)
+        ways = [
+            (f"{n:,} single POSTs (DRF)", singles, slow if n <= 1000 else 0, batch),
+            (
+                "one POST, serializer(many=True)",
+                lambda: self.send("POST", "/listserializer-articles/", batch, 201),
+                slow if n >= 1000 else self.repeat,
+                batch,
+            ),
+            (
+                "drf-multistatus, the same rows without relations",
+                lambda: self.send("POST", "/flat-articles/", flat, 207),
+                self.repeat,
+                flat,
+            ),
+            (
+                "drf-multistatus, JSON",
+                lambda: self.send("POST", "/articles/", batch, 207),
+                self.repeat,
+                batch,
+            ),
+        ]
+        self.relation_table("bulk create with four relations", "create", n, ways, reset)
+
+    def update_with_relations(self, n: int) -> None:
+        from tests.testapp.models import Article, FlatArticle
+
+        related = self.relations()
+        current: list = []
+        flat: list = []
+
+        def reset():
+            Article.objects.all().delete()
+            FlatArticle.objects.all().delete()
+            rows = [related.article(i) for i in range(n)]
+            objs = Article.objects.bulk_create(
+                Article(
+                    code=row["code"],
+                    title=row["title"],
+                    section_id=row["section"],
+                    category_id=related.categories[row["category"]],
+                    folder_id=row["folder"],
+                )
+                for row in rows
+            )
+            Article.labels.through.objects.bulk_create(
+                Article.labels.through(article_id=obj.pk, label_id=label)
+                for obj, row in zip(objs, rows, strict=True)
+                for label in row["labels"]
+            )
+            flats = FlatArticle.objects.bulk_create(
+                FlatArticle(code=row["code"], title=row["title"]) for row in rows
+            )
+            current[:] = [related.change(i, obj.pk) for i, obj in enumerate(objs)]
+            flat[:] = [
+                {"id": obj.pk, "title": item["title"]}
+                for obj, item in zip(flats, current, strict=True)
+            ]
+
+        def singles():
+            for item in current:
+                self.send("PATCH", f"/plain-articles/{item['id']}/", item, 200)
+
+        slow = max(1, self.repeat // 3)
+        ways = [
+            (f"{n:,} single PATCHes (DRF)", singles, slow if n <= 1000 else 0, current),
+            (
+                "one PATCH, serializer(many=True)",
+                lambda: self.send("PATCH", "/listserializer-articles/", current, 200),
+                slow if n >= 1000 else self.repeat,
+                current,
+            ),
+            (
+                "drf-multistatus, the same rows without relations",
+                lambda: self.send("PATCH", "/flat-articles/", flat, 207),
+                self.repeat,
+                flat,
+            ),
+            (
+                "drf-multistatus, JSON",
+                lambda: self.send("PATCH", "/articles/", current, 207),
+                self.repeat,
+                current,
+            ),
+        ]
+        self.relation_table("bulk update (PATCH) with four relations", "update", n, ways, reset)
+
+    def relation_table(
+        self, title: str, verb: str, n: int, ways: list[tuple], reset: Callable[[], object]
+    ) -> None:
+        """Measure the ways, each checked to have written every item with its relations, and
+        print and judge the table: singles, serializer(many=True), flat rows, ours."""
+        from tests.testapp.models import Article, FlatArticle
+
+        related = self.relations()
+        rows = []
+        for name, run, repeat, items in ways:
+            times, queries = self.measure(run, reset, repeat) if repeat else ([], 0)
+            if repeat:
+                related.verify(items, Article if "labels" in items[0] else FlatArticle)
+            rows.append((name, times, queries))
+        many, base, ours = (way[0] for way in ways[1:])
+        result = self.table(title, n, rows, [base, many])
+        self.check_relation_queries(verb, n, result[ours][1])
+        ratio = result[ours][0] / result[base][0]
+        self.check(
+            ratio <= 2,
+            f"{verb} with four relations N={n:,}: {ratio:.2f}x the same rows without <= 2x",
+        )
+        ratio = result[ours][0] / result[many][0]
+        self.check(
+            ratio < 1,
+            f"{verb} with four relations N={n:,}: {ratio:.2f}x serializer(many=True) < 1x",
+        )
+
     def minimal(self, n: int) -> None:
         """What ``Prefer: return=minimal`` saves: body bytes and render time."""
         from rest_framework.renderers import JSONRenderer
@@ -634,6 +821,65 @@ class Bench:
         self.check(
             spread <= 1.5, f"memory per item varies {spread:.2f}x across N (linear: <= 1.5x)"
         )
+
+
+@dataclasses.dataclass
+class Related:
+    """What the relation scenarios name: a section by id, a category by slug, two or three
+    labels by id and one of the user's folders per article, all taken in turn."""
+
+    client: APIClient
+    sections: list[int]
+    categories: dict[str, int]
+    labels: list[int]
+    folders: list[int]
+
+    def article(self, i: int) -> dict:
+        labels = [self.labels[i % 50], self.labels[(i + 7) % 50]]
+        if i % 2:
+            labels.append(self.labels[(i + 19) % 50])
+        return {
+            "code": f"a{i}",
+            "title": f"t{i}",
+            "section": self.sections[i % len(self.sections)],
+            "category": list(self.categories)[i % len(self.categories)],
+            "labels": labels,
+            "folder": self.folders[i % len(self.folders)],
+        }
+
+    def change(self, i: int, pk: int) -> dict:
+        """A PATCH of article ``i`` naming all four relations: a new title and category, one
+        label kept and the others replaced by one or two new ones, the same section and folder."""
+        labels = [self.labels[(i + 7) % 50], self.labels[(i + 23) % 50]]
+        if i % 3 == 0:
+            labels.append(self.labels[(i + 31) % 50])
+        article = self.article(i)
+        return {
+            "id": pk,
+            "title": f"u{i}",
+            "section": article["section"],
+            "category": list(self.categories)[(i + 1) % len(self.categories)],
+            "labels": labels,
+            "folder": article["folder"],
+        }
+
+    def verify(self, items: list[dict], model: type) -> None:
+        """The table holds exactly what ``items`` wrote, relations included."""
+        fields = [name for name in ("title", "section", "category", "folder") if name in items[0]]
+        key = "id" if "id" in items[0] else "code"
+        found = {row[0]: list(row[1:]) for row in model.objects.values_list(key, *fields)}
+        expected = {
+            item[key]: [
+                self.categories[item[field]] if field == "category" else item[field]
+                for field in fields
+            ]
+            for item in items
+        }
+        assert found == expected, f"{model.__name__} rows differ from the items sent"
+        if "labels" in items[0]:
+            through = model.labels.through.objects.values_list(f"article__{key}", "label_id")
+            pairs = {(item[key], label) for item in items for label in item["labels"]}
+            assert set(through) == pairs, f"{model.__name__} labels differ from the items sent"
 
 
 def created_results(n: int) -> list:
