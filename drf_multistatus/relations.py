@@ -28,6 +28,8 @@ from django.utils.encoding import uri_to_iri
 from rest_framework import relations, serializers
 from rest_framework.fields import empty
 
+from .rows import insert_pairs
+
 #: The DRF fields whose lookups are resolved per batch, and the lookup each makes.
 LOOKUP_FIELDS: dict[Any, Callable[[Any], str]] = {
     relations.PrimaryKeyRelatedField: lambda field: "pk",
@@ -251,16 +253,38 @@ class BatchRelations:
         self.position = 0
         self.found: dict[Any, Found] = {} if found is None else found
         for lookups in self.fields:
-            shared = None if lookups.per_item else self.resolve(lookups, lookups.get_queryset())
+            shared = self.shared_queryset(lookups, entries)
             for position, item, target in entries:
+                values = lookups.values(item)
+                if not values:  # nothing to look up: DRF answers without a query
+                    continue
                 resolved = shared or self.resolve(lookups, self.queryset_for(lookups, item, target))
                 lookups.resolved[position] = resolved
-                for value in lookups.values(item):
+                for value in values:
                     try:
                         resolved.found.want(lookups.lookup.prepare(value))
                     except Exception:  # DRF's lookup raises it, without a query
                         continue
             lookups.field.get_queryset = functools.partial(self.queryset_of, lookups)  # type: ignore[method-assign]
+
+    def shared_queryset(
+        self, lookups: FieldLookups, entries: Sequence[tuple[int, Any, Any]]
+    ) -> ResolvedQuerySet | None:
+        """The field's queryset, where it is the same for every item: DRF's own
+        ``get_queryset()``, or one that, asked once with the item and its target made unusable
+        (``Untouchable``), answered without using them."""
+        if not lookups.per_item:
+            return self.resolve(lookups, lookups.get_queryset())
+        if not entries:
+            return None
+        target = entries[0][2]
+        try:
+            queryset = self.queryset_for(
+                lookups, UNTOUCHABLE, UNTOUCHABLE if target is not None else None
+            )
+        except (ItemTouched, Exception):  # asked about the item, or failed without it
+            return None
+        return self.resolve(lookups, queryset)
 
     def resolve(self, lookups: FieldLookups, queryset: Any) -> ResolvedQuerySet:
         """The stand-in for ``queryset``: one per distinct compiled queryset of a field."""
@@ -287,6 +311,25 @@ class BatchRelations:
             return lookups.get_queryset()
         finally:
             serializer.instance, serializer.initial_data = saved
+
+
+class ItemTouched(BaseException):
+    """A field's ``get_queryset()`` used the item it was asked for (a ``BaseException``, so
+    that no ``except Exception`` of the project's swallows it)."""
+
+
+class Untouchable:
+    """Stands in for an item and its target while a field's ``get_queryset()`` is asked once:
+    any use of it — an attribute, a key, its truth, its length — raises ``ItemTouched``."""
+
+    def _touched(self, *args: Any, **kwargs: Any) -> Any:
+        raise ItemTouched
+
+    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _touched
+    __bool__ = __eq__ = __hash__ = __str__ = __call__ = _touched
+
+
+UNTOUCHABLE = Untouchable()
 
 
 def sql_key(queryset: Any) -> Any:
@@ -378,8 +421,9 @@ def write_sets(
     replace: bool,
 ) -> None:
     """Give each object its new sets, as ``set()`` would leave them: per field one insert of the
-    missing rows and, where ``replace`` (objects that had sets already), one read of the rows
-    there and one delete of those no longer wanted."""
+    missing rows (as many as the database takes parameters for) and, where ``replace`` (objects
+    that had sets already), one read of the rows there and one delete of those no longer
+    wanted."""
     for source, field in fields.items():
         wanted = {
             obj.pk: {target.pk for target in targets[source]}
@@ -389,9 +433,10 @@ def write_sets(
         if not wanted:
             continue
         through: Any = field.remote_field.through
-        from_name, to_name = field.m2m_field_name(), field.m2m_reverse_field_name()
-        from_column = through._meta.get_field(from_name).attname
-        to_column = through._meta.get_field(to_name).attname
+        from_field = through._meta.get_field(field.m2m_field_name())
+        to_field = through._meta.get_field(field.m2m_reverse_field_name())
+        from_column, to_column = from_field.attname, to_field.attname
+        connection = connections[database]
         manager = through._default_manager.db_manager(database)
         present: dict[Any, set[Any]] = defaultdict(set)
         if replace:
@@ -407,12 +452,76 @@ def write_sets(
             if stale:
                 manager.filter(pk__in=stale).delete()
         missing = [
-            through(**{from_column: source_pk, to_column: target_pk})
+            (
+                from_field.get_db_prep_save(source_pk, connection),
+                to_field.get_db_prep_save(target_pk, connection),
+            )
             for source_pk, targets in wanted.items()
             for target_pk in sorted(targets - present[source_pk], key=repr)
         ]
         if missing:
-            manager.bulk_create(missing)
+            insert_pairs(
+                through._meta.db_table, (from_field.column, to_field.column), missing, database
+            )
+
+
+def remember_sets(
+    fields: Mapping[str, models.ManyToManyField[Any, Any]],
+    sets: Sequence[tuple[models.Model, Mapping[str, Sequence[models.Model]]]],
+    new: bool,
+) -> None:
+    """Give each object's many-to-many manager the set just written (and a new object the
+    empty set of a field it did not name), as ``prefetch_related`` would, so that reading them
+    back costs no query — where the order the database would list them in is certain: the
+    related model's ordering ends on a unique key that Python orders as the database does."""
+    for source, field in fields.items():
+        order = python_ordering(field.related_model)
+        for obj, targets in sets:
+            if source in targets and order is not None:
+                known = sorted(
+                    {target.pk: target for target in targets[source]}.values(), key=order
+                )
+            elif source not in targets and new:
+                known = []
+            else:
+                continue
+            manager: Any = getattr(obj, field.name)
+            queryset = manager.get_queryset()
+            queryset._result_cache = known
+            queryset._prefetch_done = True
+            obj._prefetched_objects_cache = getattr(obj, "_prefetched_objects_cache", {})  # type: ignore[attr-defined]
+            obj._prefetched_objects_cache[manager.prefetch_cache_name] = queryset  # type: ignore[attr-defined]
+
+
+def python_ordering(model: Any) -> Callable[[models.Model], Any] | None:
+    """A sort key that orders ``model``'s objects as its ``Meta.ordering`` orders them in the
+    database, where that is certain: fields Python compares as the database does (integers,
+    UUIDs ascending), never null, the last one unique. None otherwise."""
+    terms: list[tuple[str, bool]] = []
+    last: Any = None
+    for term in model._meta.ordering:
+        if not isinstance(term, str):
+            return None
+        descending, name = term.startswith("-"), term.lstrip("-")
+        last = (
+            model._meta.pk
+            if name == "pk"
+            else next((field for field in model._meta.concrete_fields if field.name == name), None)
+        )
+        kind = last.get_internal_type() if last is not None else None
+        if kind not in EXACT_TYPES or last.null or (descending and kind == "UUIDField"):
+            return None
+        terms.append((last.attname, descending))
+    if last is None or not (last.primary_key or last.unique):
+        return None
+
+    def key(obj: models.Model) -> tuple[Any, ...]:
+        return tuple(
+            -getattr(obj, attname) if descending else getattr(obj, attname)
+            for attname, descending in terms
+        )
+
+    return key
 
 
 # What the representation reads ---------------------------------------------------------------

@@ -162,3 +162,22 @@ def insert_new_rows(
                 else:
                     taken.append(obj)
     return taken
+
+
+def insert_pairs(
+    table: str, columns: tuple[str, str], pairs: Sequence[tuple[Any, Any]], using: str
+) -> None:
+    """Insert the rows ``pairs`` of a two-column table (a many-to-many's own) with one
+    ``INSERT … VALUES`` per as many rows as the database takes parameters for: what
+    ``bulk_create`` of the through model writes, without an object per row."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(table)} ({quote(columns[0])}, {quote(columns[1])}) VALUES "
+    per_statement = max(1, max_params(connection) // 2)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), per_statement):
+            chunk = pairs[start : start + per_statement]
+            cursor.execute(
+                head + ", ".join(["(%s, %s)"] * len(chunk)),
+                [value for pair in chunk for value in pair],
+            )

@@ -15,6 +15,7 @@ from ..equivalence import can_save_in_bulk
 from ..relations import (
     BatchRelations,
     prefetch,
+    remember_sets,
     representation_lookups,
     set_fields,
     write_sets,
@@ -180,6 +181,8 @@ class SaveWriter:
         for obj, _sets in self.replaced_sets:
             forget_prefetched(obj)
         if not self.context.minimal:
+            remember_sets(self.sets, self.new_sets, new=True)
+            remember_sets(self.sets, self.replaced_sets, new=False)
             prefetch(objs, self.reads)
 
     def result(self, index: int, obj: models.Model) -> ItemResult:
