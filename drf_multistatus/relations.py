@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib import parse
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router
 from django.db.models import signals
 from django.urls import Resolver404, get_script_prefix, resolve
@@ -117,6 +118,23 @@ class Lookup:
     def key_of(self, obj: models.Model) -> Any:
         return getattr(obj, self.field.attname)
 
+    def in_range(self, value: Any) -> bool:
+        """Whether the column can hold ``value`` (integers within the database's range)."""
+        try:
+            for validator in self.bounds:
+                validator(value)
+        except ValidationError:
+            return False
+        return True
+
+    @functools.cached_property
+    def bounds(self) -> list[Any]:
+        return [
+            validator
+            for validator in self.field.validators
+            if isinstance(validator, MinValueValidator | MaxValueValidator)
+        ]
+
 
 class Found:
     """One query's worth: the values to ask ``queryset`` about (for every field and serializer
@@ -127,6 +145,7 @@ class Found:
         self.lookup = lookup
         self.wanted: set[Any] = set()
         self.asked: set[Any] = set()
+        self.refused: set[Any] = set()  # values Python would not send: asked item by item
         self.objects: dict[Any, list[models.Model]] = {}
 
     def want(self, value: Any) -> None:
@@ -134,11 +153,19 @@ class Found:
 
     def fetch(self) -> None:
         """One query for the values not asked about yet: made when the first item is
-        validated, by then every serializer of the batch has said what it wants."""
-        if len(self.wanted) == len(self.asked):
+        validated, by then every serializer of the batch has said what it wants. A value beyond
+        the column's range names nothing (as Django's ``get()`` of it finds nothing); should
+        Python refuse to send the others, each item asks the queryset itself."""
+        if len(self.wanted) + len(self.refused) == len(self.asked):
             return
         wanted = self.wanted - self.asked
-        for obj in self.queryset.filter(**{self.lookup.filter: list(wanted)}):
+        comparable = {value for value in wanted if self.lookup.in_range(value)}
+        try:
+            found = list(self.queryset.filter(**{self.lookup.filter: list(comparable)}))
+        except (OverflowError, TypeError, ValueError):
+            self.refused |= wanted
+            return
+        for obj in found:
             self.objects.setdefault(self.lookup.key_of(obj), []).append(obj)
         self.asked |= wanted
 
@@ -253,12 +280,19 @@ class BatchRelations:
         self.position = 0
         self.found: dict[Any, Found] = {} if found is None else found
         for lookups in self.fields:
-            shared = self.shared_queryset(lookups, entries)
+            shared = None if lookups.per_item else self.resolve(lookups, lookups.get_queryset())
             for position, item, target in entries:
                 values = lookups.values(item)
                 if not values:  # nothing to look up: DRF answers without a query
                     continue
-                resolved = shared or self.resolve(lookups, self.queryset_for(lookups, item, target))
+                if shared is not None:
+                    resolved = shared
+                else:
+                    try:
+                        queryset = self.queryset_for(lookups, item, target)
+                    except Exception:  # it raises again, for this item alone, as it validates
+                        continue
+                    resolved = self.resolve(lookups, queryset)
                 lookups.resolved[position] = resolved
                 for value in values:
                     try:
@@ -266,25 +300,6 @@ class BatchRelations:
                     except Exception:  # DRF's lookup raises it, without a query
                         continue
             lookups.field.get_queryset = functools.partial(self.queryset_of, lookups)  # type: ignore[method-assign]
-
-    def shared_queryset(
-        self, lookups: FieldLookups, entries: Sequence[tuple[int, Any, Any]]
-    ) -> ResolvedQuerySet | None:
-        """The field's queryset, where it is the same for every item: DRF's own
-        ``get_queryset()``, or one that, asked once with the item and its target made unusable
-        (``Untouchable``), answered without using them."""
-        if not lookups.per_item:
-            return self.resolve(lookups, lookups.get_queryset())
-        if not entries:
-            return None
-        target = entries[0][2]
-        try:
-            queryset = self.queryset_for(
-                lookups, UNTOUCHABLE, UNTOUCHABLE if target is not None else None
-            )
-        except (ItemTouched, Exception):  # asked about the item, or failed without it
-            return None
-        return self.resolve(lookups, queryset)
 
     def resolve(self, lookups: FieldLookups, queryset: Any) -> ResolvedQuerySet:
         """The stand-in for ``queryset``: one per distinct compiled queryset of a field."""
@@ -313,32 +328,30 @@ class BatchRelations:
             serializer.instance, serializer.initial_data = saved
 
 
-class ItemTouched(BaseException):
-    """A field's ``get_queryset()`` used the item it was asked for (a ``BaseException``, so
-    that no ``except Exception`` of the project's swallows it)."""
-
-
-class Untouchable:
-    """Stands in for an item and its target while a field's ``get_queryset()`` is asked once:
-    any use of it — an attribute, a key, its truth, its length — raises ``ItemTouched``."""
-
-    def _touched(self, *args: Any, **kwargs: Any) -> Any:
-        raise ItemTouched
-
-    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = _touched
-    __bool__ = __eq__ = __hash__ = __str__ = __call__ = _touched
-
-
-UNTOUCHABLE = Untouchable()
-
-
-def sql_key(queryset: Any) -> Any:
-    sql, params = queryset.query.sql_with_params()
-    return sql, tuple(map(repr, params))
-
-
 def cache_key(lookup: Lookup, queryset: Any) -> Any:
-    return lookup.field, queryset.db, sql_key(queryset)
+    """What makes two querysets of a field one query: the same SQL. Told from the parts of the
+    query a lookup's SQL is made of, compared as Django compares them (a lookup, a column, a
+    join are equal when their classes, columns and values are); a query with other parts is
+    compiled."""
+    query = queryset.query
+    if query.combinator or query.extra or query.annotations or query.group_by is not None:
+        try:
+            sql, params = query.sql_with_params()
+        except EmptyResultSet:  # ``none()``: nothing to ask, whatever the item
+            return lookup.field, queryset.db, "nothing", id(queryset)
+        return lookup.field, queryset.db, sql, tuple(map(repr, params))
+    return (
+        lookup.field,
+        queryset.db,
+        query.model,
+        query.where,
+        tuple(query.alias_map.values()),
+        query.distinct,
+        tuple(query.distinct_fields),
+        query.low_mark,
+        query.high_mark,
+        query.select_for_update,
+    )
 
 
 def batched_fields(serializer: serializers.Serializer[Any]) -> Iterable[FieldLookups]:

@@ -26,6 +26,7 @@ VALUE_TYPES = TEXT_TYPES | {
     "DateField",
     "DateTimeField",
     "UUIDField",
+    "JSONField",
 }
 
 

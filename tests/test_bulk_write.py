@@ -217,13 +217,14 @@ def event_rows():
 
     return sorted(
         Event.objects.values_list(
-            "id", "title", "starts", "day", "all_day", "score", "uid", "owner_id"
+            "id", "title", "starts", "day", "all_day", "score", "uid", "details", "owner_id"
         )
     )
 
 
 def test_update_rows_writes_every_column_type_as_save_does(api, user):
-    """Dates, times, booleans, floats, UUIDs, nulls, foreign keys: UPDATE … FROM VALUES."""
+    """Dates, times, booleans, floats, UUIDs, JSON, nulls, foreign keys: UPDATE … FROM
+    VALUES."""
     from tests.testapp.models import Event
     from tests.testapp.serializers import EventSerializer
     from tests.testapp.views import EventViewSet
@@ -243,10 +244,11 @@ def test_update_rows_writes_every_column_type_as_save_does(api, user):
             "all_day": True,
             "score": None,
             "uid": "12345678-1234-5678-1234-567812345678",
+            "details": {"tags": ["a", 1, None], "nested": {"x": 1.5}},
             "owner": user.id,
         },
         {"id": events[1].id, "title": "x" * 51},  # too long: 422, row untouched
-        {"id": events[2].id, "score": -0.25, "day": None, "owner": None},
+        {"id": events[2].id, "score": -0.25, "day": None, "details": [1, "two"], "owner": None},
     ]
     results = {}
     for bulk_write in (True, False):
@@ -273,6 +275,7 @@ def test_update_rows_writes_every_column_type_as_save_does(api, user):
         True,
         None,
         uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        {"tags": ["a", 1, None], "nested": {"x": 1.5}},
         user.id,
     )
     assert updated[events[0].id] > before[events[0].id]  # auto_now, as save() sets it

@@ -5,6 +5,7 @@ from drf_multistatus import BulkDefaultRouter
 from .testapp.views import (
     ActionOwnerDocViewSet,
     AdultContactViewSet,
+    ArticleVariantViewSet,
     ArticleViewSet,
     AuthenticatedDocViewSet,
     EventViewSet,
@@ -15,6 +16,7 @@ from .testapp.views import (
     NoteViewSet,
     PolicyNoteViewSet,
     SectionViewSet,
+    ShelfViewSet,
     StaffWritesDocViewSet,
     WriteScopedDocViewSet,
 )
@@ -34,6 +36,8 @@ router.register("docs-authenticated", AuthenticatedDocViewSet, basename="doc-aut
 router.register("articles", ArticleViewSet, basename="article")
 router.register("flat-articles", FlatArticleViewSet, basename="flat-article")
 router.register("sections", SectionViewSet, basename="section")
+router.register("article-variants", ArticleVariantViewSet, basename="article-variant")
+router.register("shelves", ShelfViewSet, basename="shelf")
 
 urlpatterns = [
     path("", include("demo_project.urls")),

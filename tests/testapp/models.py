@@ -48,6 +48,7 @@ class Event(models.Model):
     all_day = models.BooleanField(default=False)
     score = models.FloatField(null=True, blank=True)
     uid = models.UUIDField(default=uuid.uuid4)
+    details = models.JSONField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -178,13 +179,41 @@ class Article(models.Model):
 
 
 class FlatArticle(models.Model):
-    """The same row without its relations."""
+    """The same row with plain values where an ``Article`` has relations: what its relations
+    cost is the difference."""
 
     code = models.CharField(max_length=20, unique=True)
     title = models.CharField(max_length=100)
+    section = models.IntegerField(null=True, blank=True)
+    category = models.CharField(max_length=50, null=True, blank=True)  # noqa: DJ001  (as the relation)
+    labels = models.JSONField(default=list, blank=True)
+    folder = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return self.code
+
+
+class Shelf(models.Model):
+    """Holds labels through a model of its own, whose rows ``set()`` writes (through defaults
+    included) and a set-based write could not."""
+
+    code = models.CharField(max_length=20, unique=True)
+    labels = models.ManyToManyField(Label, through="ShelfLabel", blank=True, related_name="shelves")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ShelfLabel(models.Model):
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+    label = models.ForeignKey(Label, on_delete=models.CASCADE)
+    placed = models.CharField(max_length=20, default="front")
+
+    def __str__(self) -> str:
+        return f"{self.shelf_id}: {self.label_id}"

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
 from .models import (
@@ -8,8 +10,10 @@ from .models import (
     FlatArticle,
     Folder,
     Gadget,
+    Label,
     Note,
     Section,
+    Shelf,
 )
 
 
@@ -30,7 +34,8 @@ class GadgetSerializer(serializers.ModelSerializer):
 class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
-        fields = ["id", "title", "starts", "day", "all_day", "score", "uid", "owner", "updated"]
+        fields = ["id", "title", "starts", "day", "all_day", "score", "uid", "details", "owner"]
+        fields += ["updated"]
 
 
 class DocSerializer(serializers.ModelSerializer):
@@ -97,6 +102,73 @@ class ArticleReadingSerializer(ArticleSerializer):
 
 
 class FlatArticleSerializer(serializers.ModelSerializer):
+    labels = serializers.ListField(child=serializers.IntegerField(), required=False)
+
     class Meta:
         model = FlatArticle
-        fields = ["id", "code", "title"]
+        fields = ["id", "code", "title", "section", "category", "labels", "folder"]
+
+
+class StrictArticleSerializer(ArticleSerializer):
+    """A section and a category every article must name: null is refused."""
+
+    section = serializers.PrimaryKeyRelatedField(queryset=Section.objects.all())
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+
+
+class LabelNameArticleSerializer(ArticleSerializer):
+    """Names its labels by name, which is not unique: a name may match several labels."""
+
+    labels = serializers.SlugRelatedField(
+        slug_field="name", many=True, queryset=Label.objects.all(), required=False
+    )
+
+
+class TitleSectionField(serializers.PrimaryKeyRelatedField):
+    """A section whose name starts with the item's title's first letter: its queryset reads the
+    item (and, as a project's field might, fails on an item without a title)."""
+
+    def get_queryset(self):
+        return Section.objects.filter(name__startswith=self.parent.initial_data["title"][:1])
+
+
+class TitleSectionArticleSerializer(ArticleSerializer):
+    section = TitleSectionField(allow_null=True, required=False)
+
+
+class GuardedTitleSectionField(serializers.PrimaryKeyRelatedField):
+    """The same rule written defensively: an item that is not a mapping, or has no title, may
+    name any section."""
+
+    def get_queryset(self):
+        data = self.parent.initial_data
+        if isinstance(data, Mapping) and isinstance(data.get("title"), str):
+            return Section.objects.filter(name__startswith=data["title"][:1])
+        return Section.objects.all()
+
+
+class GuardedTitleSectionArticleSerializer(ArticleSerializer):
+    section = GuardedTitleSectionField(allow_null=True, required=False)
+
+
+class StaffFolderField(serializers.PrimaryKeyRelatedField):
+    """Any folder for staff, none for anyone else: an empty queryset, as projects write it."""
+
+    def get_queryset(self):
+        if self.context["request"].user.is_staff:
+            return Folder.objects.all()
+        return Folder.objects.none()
+
+
+class StaffFolderArticleSerializer(ArticleSerializer):
+    folder = StaffFolderField(allow_null=True, required=False)
+
+
+class ShelfSerializer(serializers.ModelSerializer):
+    labels = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Label.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Shelf
+        fields = ["id", "code", "labels"]

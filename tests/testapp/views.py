@@ -5,7 +5,7 @@ from demo_project.contacts.models import Contact
 from demo_project.contacts.serializers import ContactSerializer
 from drf_multistatus import BulkModelViewSet
 
-from .models import Article, Doc, Event, FlatArticle, Gadget, GadgetLog, Note, Section
+from .models import Article, Doc, Event, FlatArticle, Gadget, GadgetLog, Note, Section, Shelf
 from .serializers import (
     ArticleReadingSerializer,
     ArticleSerializer,
@@ -13,9 +13,15 @@ from .serializers import (
     EventSerializer,
     FlatArticleSerializer,
     GadgetSerializer,
+    GuardedTitleSectionArticleSerializer,
     HyperlinkedArticleSerializer,
+    LabelNameArticleSerializer,
     NoteSerializer,
     SectionSerializer,
+    ShelfSerializer,
+    StaffFolderArticleSerializer,
+    StrictArticleSerializer,
+    TitleSectionArticleSerializer,
 )
 
 
@@ -209,3 +215,24 @@ class SectionViewSet(BulkModelViewSet):
 class FlatArticleViewSet(BulkModelViewSet):
     queryset = FlatArticle.objects.all()
     serializer_class = FlatArticleSerializer
+
+
+class ArticleVariantViewSet(ArticleViewSet):
+    """Articles named in more ways: ``strict`` (section and category required), ``label-names``
+    (labels by their non-unique name), ``by-title`` and ``by-title-guarded`` (a section field
+    whose queryset reads the item), ``staff-folders`` (a folder field whose queryset is empty
+    for all but staff)."""
+
+    serializers_by_name = {
+        **ArticleViewSet.serializers_by_name,
+        "strict": StrictArticleSerializer,
+        "label-names": LabelNameArticleSerializer,
+        "by-title": TitleSectionArticleSerializer,
+        "by-title-guarded": GuardedTitleSectionArticleSerializer,
+        "staff-folders": StaffFolderArticleSerializer,
+    }
+
+
+class ShelfViewSet(BulkModelViewSet):
+    queryset = Shelf.objects.all()
+    serializer_class = ShelfSerializer
