@@ -54,7 +54,9 @@ class BulkView(Protocol):
 @dataclass(frozen=True)
 class BatchContext:
     """One run of a batch. ``items[0]`` is item ``offset`` of the whole batch (a background job
-    runs in chunks); ``seen`` holds the targets earlier chunks named, by key, with their index."""
+    runs in chunks), the others follow; or, where ``indexes`` are given (a job retrying some
+    items of another), ``items[n]`` is item ``indexes[n]``. ``seen`` holds the targets earlier
+    chunks named, by key, with their index."""
 
     view: BulkView
     items: Sequence[Any]
@@ -62,9 +64,17 @@ class BatchContext:
     atomic: bool = False
     minimal: bool = False  # successful items are answered without their data
     offset: int = 0
+    indexes: Sequence[int] | None = None
     seen: Mapping[Key, int] = field(default_factory=dict)
     report: bool = True  # one log record and signal for this run (a job reports once, itself)
 
+    @property
+    def item_indexes(self) -> Sequence[int]:
+        """The batch index of each item."""
+        if self.indexes is not None:
+            return self.indexes
+        return range(self.offset, self.offset + len(self.items))
+
     def index(self, position: int) -> int:
         """The batch index of ``items[position]``."""
-        return self.offset + position
+        return self.indexes[position] if self.indexes is not None else self.offset + position

@@ -58,6 +58,7 @@ class BatchTooLarge(exceptions.APIException):
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("A batch may hold at most {limit} items; this one holds {count}.")
+    more_detail = _("A batch may hold at most {limit} items; this one holds more.")
     background_detail = _(
         " Send it with the header Prefer: respond-async to run up to {background} items as a "
         "background job."
@@ -69,12 +70,14 @@ class BatchTooLarge(exceptions.APIException):
         detail: Any = None,
         code: str | None = None,
         *,
-        count: int = 0,
+        count: int | None = None,
         limit: int = 0,
         background: int | None = None,
     ) -> None:
+        """``count``: the items the batch holds (None: more than ``limit``, still counting)."""
         if detail is None:
-            detail = str(self.default_detail).format(limit=limit, count=count)
+            template = self.default_detail if count is not None else self.more_detail
+            detail = str(template).format(limit=limit, count=count)
             if background:
                 detail += str(self.background_detail).format(background=background)
         super().__init__(detail, code)
@@ -87,6 +90,7 @@ class RequestBodyTooLarge(FormattedException):
     default_detail = _(
         "The request body holds {length} bytes; this server accepts at most {limit}."
     )
+    more_detail = _("The request body holds more than the {limit} bytes this server accepts.")
     default_code = "request_too_large"
 
 
@@ -144,6 +148,25 @@ class NotAnObject(InvalidItem):
         if detail is None:
             message = str(self.default_detail).format(datatype=type(item).__name__)
             detail = field_error(api_settings.NON_FIELD_ERRORS_KEY, message, self.default_code)
+        super().__init__(detail, code)
+
+
+class UnreadableItem(InvalidItem):
+    """An item of a JSON-lines or CSV body that could not be read (a line that is no JSON, a
+    row with more cells than the header …): its own 400, the others run."""
+
+    default_detail = _("This item could not be read.")
+    default_code = "unreadable"
+
+    def __init__(
+        self,
+        detail: Any = None,
+        code: str | None = None,
+        *,
+        reason: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None and reason:
+            detail, code = reason.get("detail") or None, code or reason.get("code") or None
         super().__init__(detail, code)
 
 
@@ -222,6 +245,19 @@ class ProtectedItem(ItemConflict):
             verb=_("refers") if sum(counts.values()) == 1 else _("refer"),
             model=model._meta.verbose_name if model is not None else _("object"),
         )
+
+
+class TooManyJobs(FormattedException):
+    """One more background job than ``MAX_ACTIVE_JOBS`` queued or running at once: 429, and
+    ``Retry-After`` (DRF's exception handler sends ``wait``)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _(
+        "{limit} background jobs of yours are queued or running; send this one when one of "
+        "them has ended."
+    )
+    default_code = "too_many_jobs"
+    wait = 5
 
 
 class UserInactive(exceptions.PermissionDenied):
@@ -357,6 +393,8 @@ __all__ = [
     "NotAnObject",
     "ProtectedItem",
     "RequestBodyTooLarge",
+    "TooManyJobs",
+    "UnreadableItem",
     "UserInactive",
     "error_dict",
     "is_conflict",

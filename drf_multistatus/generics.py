@@ -5,7 +5,7 @@ response.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from rest_framework.exceptions import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import engine, submission, tasks
+from . import engine, jobs, submission, tasks
 from .actions import TWINS, BulkAction
 from .context import BatchContext
 from .exceptions import (
@@ -33,6 +33,7 @@ from .hrefs import DetailHrefs
 from .idempotency import IdempotentRequest
 from .metadata import BulkMetadata
 from .operations import Operation
+from .parsers import StreamedBatch
 from .preferences import RESPOND_ASYNC, RETURN_MINIMAL, prefers
 from .results import ItemResult, MultiStatus
 from .schemas import MultiStatusSchema
@@ -78,19 +79,27 @@ class MultiStatusMixin(ViewBase):
         return request
 
     def get_parser_context(self, http_request: HttpRequest) -> dict[str, Any]:
-        """DRF's, with the body limits the parsers apply before reading a body: Django's
-        ``DATA_UPLOAD_MAX_MEMORY_SIZE``, and for a batch to run in the background on a list URL,
-        ``MAX_BACKGROUND_BODY_SIZE``."""
+        """DRF's, with what the parsers read a body by: Django's
+        ``DATA_UPLOAD_MAX_MEMORY_SIZE``; and for a batch to run in the background on a list URL,
+        ``MAX_BACKGROUND_BODY_SIZE`` alone, the batch streamed into the job as it arrives."""
         context = super().get_parser_context(http_request)
         limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        batch_limit = limit
-        if getattr(self, "detail", None) is False and self.is_background(http_request):
-            batch_limit = multistatus_settings.MAX_BACKGROUND_BODY_SIZE or scaled(limit)
-        return {**context, "max_body_size": limit, "max_batch_body_size": batch_limit}
+        background = getattr(self, "detail", None) is False and self.is_background(http_request)
+        return {
+            **context,
+            "max_body_size": limit,
+            "max_batch_body_size": (
+                multistatus_settings.MAX_BACKGROUND_BODY_SIZE if background else limit
+            ),
+            "stream_batches": background,
+        }
 
-    def get_bulk_items(self, request: Request) -> list[Any]:
-        """The request's items; a whole-request error if the body is not a list or too long."""
+    def get_bulk_items(self, request: Request) -> Sequence[Any] | StreamedBatch:
+        """The request's items; a whole-request error if the body is not a list or too long. A
+        batch to run in the background is read as the job stores it (and counted then)."""
         data = request.data
+        if isinstance(data, StreamedBatch):
+            return data
         if not isinstance(data, list):
             raise NotABatch(datatype=type(data).__name__ if request.stream is not None else None)
         limit = self.get_max_batch_size()
@@ -148,8 +157,10 @@ class MultiStatusMixin(ViewBase):
 
         def respond() -> Response:
             if self.is_background(request):
-                return submission.submit(self, operation, applied)
-            ran = engine.run(operation, self.get_batch_context(operation.items))
+                job = submission.submit(self, operation)
+                return jobs.accepted(request, job, [RESPOND_ASYNC, *applied])
+            items = operation.items
+            ran = engine.run(operation, self.get_batch_context(list_of(items)))
             headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
             return self.multistatus_response(ran.multistatus, headers)
 
@@ -237,6 +248,10 @@ class MultiStatusMixin(ViewBase):
         )
 
 
+def list_of(items: Iterable[Any]) -> Sequence[Any]:
+    return items if isinstance(items, Sequence) else list(items)
+
+
 def declared_model(view_class: type, serializer_class: Any = None) -> type[models.Model] | None:
     """The model a view class declares, by its ``queryset`` or its serializer's (by default its
     ``serializer_class``) ``Meta.model``; None where only a request can tell."""
@@ -245,15 +260,3 @@ def declared_model(view_class: type, serializer_class: Any = None) -> type[model
         return queryset.model
     serializer_class = serializer_class or getattr(view_class, "serializer_class", None)
     return getattr(getattr(serializer_class, "Meta", None), "model", None)
-
-
-def scaled(limit: int | None) -> int | None:
-    """The body size limit of a background batch: the synchronous one, scaled by how many more
-    items a background batch may hold."""
-    sync, background = (
-        multistatus_settings.MAX_BATCH_SIZE,
-        multistatus_settings.MAX_BACKGROUND_BATCH_SIZE,
-    )
-    if limit is None or not sync or not background:
-        return None
-    return limit * max(1, background // sync)

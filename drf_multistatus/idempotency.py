@@ -11,6 +11,7 @@ died before committing left no outcome and no lock: its retry runs it.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import re
@@ -30,6 +31,7 @@ from rest_framework.utils.urls import remove_query_param
 
 from .exceptions import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from .models import IdempotencyRecord
+from .parsers import StreamedBatch
 from .results import MultiStatus, MultiStatusData, dump, dump_result, load, load_result
 from .settings import multistatus_settings
 
@@ -78,7 +80,13 @@ class IdempotentRequest:
             self.scope = ANONYMOUS
         else:
             raise NotAuthenticated(_("Authenticate to send an Idempotency-Key."))
-        self.fingerprint = fingerprint(request)
+        self.request = request
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Taken when first needed: a batch streamed into a job is hashed as it is stored (a
+        replay reads the rest of the body, unparsed, to hash it)."""
+        return fingerprint(self.request)
 
     @property
     def records(self) -> Any:
@@ -148,7 +156,11 @@ def fingerprint(request: Request) -> str:
     type, preferences and body — its bytes as the parsers read them (``body_digest``), or, for
     a body DRF's form parsers read, its data."""
     path = remove_query_param(request.get_full_path(), api_settings.URL_FORMAT_OVERRIDE)
-    digest = request.parser_context.get("body_digest") or data_digest(request)
+    data = request.data
+    if isinstance(data, StreamedBatch):
+        digest = data.digest()
+    else:
+        digest = request.parser_context.get("body_digest") or data_digest(request)
     parts = [
         request.method or "",
         path,

@@ -8,22 +8,53 @@ UUID in it is what keeps them apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
+from django.db import router
 from django.db.models import QuerySet
+from django.http import HttpResponseBase, StreamingHttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import (
+    exceptions,
+    mixins,
+    pagination,
+    permissions,
+    serializers,
+    status,
+    viewsets,
+)
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.settings import api_settings
 
+from . import submission
+from .idempotency import IdempotentRequest
+from .jobresults import (
+    StatusFilter,
+    csv_rows,
+    cursor,
+    items_of,
+    ndjson_lines,
+    page_size,
+    read_cursor,
+    read_page,
+)
 from .models import BulkJob
 from .parsers import multistatus_parser_classes
-from .renderers import MultiStatusXMLRenderer, multistatus_renderer_classes
-from .results import ItemResult, MultiStatus, load_result
-from .settings import PROPSTAT_STYLE, view_setting
+from .renderers import (
+    MultiStatusXMLRenderer,
+    ResultsCSVRenderer,
+    ResultsNDJSONRenderer,
+    multistatus_renderer_classes,
+)
+from .results import MultiStatus
+from .settings import PROPSTAT_STYLE, multistatus_settings, view_setting
 from .tasks import resume_if_stale
 
 #: Seconds a client should wait before asking again about a job still running, as every answer
@@ -54,25 +85,58 @@ def job_state(job: BulkJob, url: str | None = None) -> dict[str, Any]:
 
 
 def job_url(request: Request, job: BulkJob) -> str:
+    return reverse(job_route_name(request, "detail"), kwargs={"pk": str(job.pk)}, request=request)
+
+
+def job_multistatus(job: BulkJob, request: Request) -> MultiStatus:
+    """An ended job's 207: every result, or, past ``JOB_INLINE_RESULTS`` items, the summary of
+    them all with the first page of results and the link to the next."""
+    counts = {int(code): n for code, n in job.counts.items()}
+    if job.total <= multistatus_settings.JOB_INLINE_RESULTS:
+        page = read_page(job, StatusFilter(), size=max(job.total, 1))
+        return MultiStatus(results=page.results, atomic=job.atomic, minimal=job.minimal)
+    page = read_page(job, StatusFilter())
+    next_url = results_url(request, job, after=page.next_after)
+    return MultiStatus(
+        results=page.results,
+        atomic=job.atomic,
+        minimal=job.minimal,
+        counts=counts,
+        paged=True,
+        next=next_url,
+    )
+
+
+def results_url(request: Request, job: BulkJob, **query: Any) -> str | None:
+    """The URL of a page of the job's results (None for a page there is not)."""
+    after, before = query.pop("after", None), query.pop("before", None)
+    if after is None and before is None:
+        return None
+    url = reverse(job_route_name(request, "results"), kwargs={"pk": str(job.pk)}, request=request)
+    parameters = {key: value for key, value in query.items() if value is not None}
+    parameters["cursor"] = cursor(after=after, before=before)
+    return f"{url}?{urlencode(parameters)}"
+
+
+def job_route_name(request: Request, route: str) -> str:
     namespace = getattr(getattr(request, "resolver_match", None), "namespace", "")
-    name = f"{namespace}:bulk-job-detail" if namespace else "bulk-job-detail"
-    return reverse(name, kwargs={"pk": str(job.pk)}, request=request)
+    name = f"bulk-job-{route}"
+    return f"{namespace}:{name}" if namespace else name
 
 
-def load_results(job: BulkJob) -> Iterator[ItemResult]:
-    """The job's results in request order, a chunk at a time."""
-    for chunk_results in job.chunks.order_by("start").values_list("results", flat=True).iterator():
-        yield from map(load_result, chunk_results or [])
+def link_header(multistatus: MultiStatus) -> dict[str, str]:
+    links = [
+        f'<{url}>; rel="{rel}"'
+        for url, rel in ((multistatus.next, "next"), (multistatus.previous, "prev"))
+        if url
+    ]
+    return {"Link": ", ".join(links)} if links else {}
 
 
-def job_multistatus(job: BulkJob) -> MultiStatus:
-    return MultiStatus(results=list(load_results(job)), atomic=job.atomic, minimal=job.minimal)
-
-
-def job_renderer_context(job: BulkJob) -> dict[str, Any]:
+def job_renderer_context(job: BulkJob, results: list[Any]) -> dict[str, Any]:
     """What the XML renderer needs to write an ended job's 207 as the synchronous request's: that
     request's URL (the base of the hrefs of items without a resource), its view's XML style,
-    and for the propstat style the items submitted."""
+    and for the propstat style the items the results answer for."""
     path = job.path.partition("?")[0]
     try:
         view_class = getattr(resolve(path).func, "cls", None)
@@ -81,9 +145,25 @@ def job_renderer_context(job: BulkJob) -> dict[str, Any]:
     style = view_setting(view_class, "xml_style", "XML_STYLE")
     context: dict[str, Any] = {"bulk_request_url": job.base_uri + path, "xml_style": style}
     if style == PROPSTAT_STYLE and not job.minimal:
-        chunks = job.chunks.order_by("start").values_list("items", flat=True)
-        context["bulk_items"] = [item for items in chunks for item in items]
+        context["bulk_items"] = items_of(job, [result.index for result in results])
     return context
+
+
+def accepted(request: Request, job: BulkJob, applied: Sequence[str] = ()) -> Response:
+    """202: the job's state, its URL in ``Location``; ``applied``: the preferences it applies
+    (``respond-async`` first)."""
+    url = job_url(request, job)
+    headers = {"Location": url, **RUNNING}
+    if applied:
+        headers["Preference-Applied"] = ", ".join(applied)
+    return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+class JobPagination(pagination.CursorPagination):
+    """The list of a user's jobs, newest first."""
+
+    ordering = "-created"
+    page_size = 50
 
 
 class JobEnded(exceptions.APIException):
@@ -92,43 +172,120 @@ class JobEnded(exceptions.APIException):
     default_code = "job_ended"
 
 
-class BulkJobViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
-    """A background bulk job: its progress while it runs, its 207 once it has ended."""
+class BulkJobViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A background bulk job: its progress while it runs, its 207 once it has ended; its results
+    page by page or exported (``results/``), and sent again (``retry/``). The list is the
+    requesting user's jobs, newest first."""
 
     queryset = BulkJob.objects.all()
     serializer_class = BulkJobSerializer
     permission_classes = [permissions.AllowAny]  # who may see a job is get_queryset()'s rule
-    renderer_classes = multistatus_renderer_classes()
+    pagination_class = JobPagination
+    renderer_classes = [*multistatus_renderer_classes(), ResultsNDJSONRenderer, ResultsCSVRenderer]
     parser_classes = multistatus_parser_classes()
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[BulkJob]:
         user = self.request.user
+        mine = BulkJob.objects.filter(owner_id=user.pk) if user and user.is_authenticated else None
+        if self.action == "list":
+            return mine if mine is not None else BulkJob.objects.none()
         if user is not None and user.is_staff:
             return BulkJob.objects.all()
-        if user is not None and user.is_authenticated:
-            return BulkJob.objects.filter(owner=user)
+        if mine is not None:
+            return mine
         return BulkJob.objects.filter(owner__isnull=True, anonymous=True)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The requesting user's jobs, newest first (anonymous jobs are found by URL only)."""
+        if not (request.user and request.user.is_authenticated):
+            raise exceptions.NotAuthenticated(_("Authenticate to list your jobs."))
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.get_object()
         if job.ended:
-            self.ended_job = job
+            multistatus = job_multistatus(job, request)
+            self.ended_results = (job, multistatus.results)
             code = job.outer_status or status.HTTP_207_MULTI_STATUS
-            return Response(job_multistatus(job).as_data(), status=code)
+            return Response(multistatus.as_data(), status=code, headers=link_header(multistatus))
         resume_if_stale(job)
         url = request.build_absolute_uri(request.path)
         return Response(job_state(job, url), status=status.HTTP_200_OK, headers=RUNNING)
+
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """The job's results so far in index order, ``?status=`` filtering them: a page by
+        cursor (``?page_size=``, up to 10,000), or, as JSON lines or CSV, every one of them."""
+        job = self.get_object()
+        wanted = StatusFilter.parse(request.query_params.get("status"))
+        renderer = request.accepted_renderer
+        if isinstance(renderer, ResultsNDJSONRenderer | ResultsCSVRenderer):
+            return self.export(job, wanted, renderer)
+        after, before = None, None
+        if (value := request.query_params.get("cursor")) is not None:
+            after, before = read_cursor(value)
+        size = page_size(request.query_params.get("page_size"))
+        page = read_page(job, wanted, size, after, before)
+        query = {key: request.query_params.get(key) for key in ("status", "page_size")}
+        multistatus = MultiStatus(
+            results=page.results,
+            atomic=job.atomic,
+            minimal=job.minimal,
+            counts={int(code): n for code, n in job.counts.items()},
+            paged=True,
+            next=results_url(request, job, after=page.next_after, **query),
+            previous=results_url(request, job, before=page.previous_before, **query),
+        )
+        self.ended_results = (job, page.results)
+        return Response(multistatus.as_data(), headers=link_header(multistatus))
+
+    def export(
+        self, job: BulkJob, wanted: StatusFilter, renderer: BaseRenderer
+    ) -> StreamingHttpResponse:
+        """Every matching result streamed, a chunk of the job at a time."""
+        if isinstance(renderer, ResultsCSVRenderer):
+            rows = csv_rows(job, wanted, api_settings.NON_FIELD_ERRORS_KEY)
+            extension = "csv"
+        else:
+            rows = ndjson_lines(job, wanted)
+            extension = "ndjson"
+        response = StreamingHttpResponse(rows, content_type=f"{renderer.media_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="job-{job.pk}.{extension}"'
+        return response
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A new job over this one's items whose results match ``{"status": [...]}`` (by
+        default, every failed one), under their indexes here; once per ``Idempotency-Key``."""
+        job = self.get_object()
+        header = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        if header is None:
+            return self.submit_retry(job)
+        database = router.db_for_write(BulkJob)
+        keyed = IdempotentRequest(request, header, database)
+        return keyed.respond(lambda: self.submit_retry(job))
+
+    def submit_retry(self, job: BulkJob) -> Response:
+        request = self.request
+        data = request.data if isinstance(request.data, Mapping) else {}
+        wanted = StatusFilter.parse(data.get("status") or ["failed"])
+        return accepted(request, submission.retry(job, wanted, request))
 
     def get_renderer_context(self) -> dict[str, Any]:
         """An ended job's 207 is rendered as its request's would have been: in XML, that takes
         the request's URL, style and items (JSON needs none of them)."""
         context = super().get_renderer_context()
-        job = getattr(self, "ended_job", None)
-        if job is None or not isinstance(self.request.accepted_renderer, MultiStatusXMLRenderer):
+        ended = getattr(self, "ended_results", None)
+        if ended is None or not isinstance(self.request.accepted_renderer, MultiStatusXMLRenderer):
             return context
-        return {**context, **job_renderer_context(job)}
+        return {**context, **job_renderer_context(*ended)}
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Cancel: the job stops at its next chunk; the items it never ran answer 424."""

@@ -22,6 +22,7 @@ from .equivalence import default_hook
 from .exceptions import ProtectedItem
 from .generics import MultiStatusMixin
 from .operations import Create, Destroy, Update, Upsert
+from .parsers import is_batch
 from .preferences import MERGE_DUPLICATES, prefers
 
 __all__ = [
@@ -42,7 +43,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
     upsert_fields: Sequence[str] = ()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if isinstance(request.data, list):
+        if is_batch(request.data):
             return self.bulk_create(request, *args, **kwargs)
         return self.respond_once(functools.partial(super().create, request, *args, **kwargs))
 

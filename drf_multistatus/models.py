@@ -68,6 +68,17 @@ class BulkJob(models.Model):
     finished = models.DateTimeField(null=True)
     heartbeat = models.DateTimeField(null=True)
     outer_status = models.PositiveSmallIntegerField(null=True)
+    fields = models.JSONField(
+        default=list, help_text="the fields the items were submitted with, as first met"
+    )
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        help_text="The job whose items this one sends again, under their indexes there.",
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -85,12 +96,23 @@ class BulkJobChunk(models.Model):
     the job's progress and the chunk's own writes."""
 
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="chunks")
-    start = models.PositiveIntegerField(help_text="index of the chunk's first item in the batch")
+    start = models.PositiveIntegerField(help_text="position of the chunk's first item in the job")
+    first_index = models.PositiveIntegerField(
+        default=0, help_text="index of the chunk's first item (its position, but in a retry)"
+    )
+    indexes = models.JSONField(
+        null=True, help_text="the items' indexes where they are not start, start + 1, …"
+    )
     items = models.JSONField(encoder=DjangoJSONEncoder)
     results = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    statuses = models.JSONField(default=dict, help_text="how many results have each status")
+    failures = models.JSONField(
+        null=True, encoder=DjangoJSONEncoder, help_text="the results that failed, to page them"
+    )
 
     class Meta:
         ordering = ["job", "start"]
+        indexes = [models.Index(fields=["job", "first_index"], name="drf_multistatus_chunk_index")]
         constraints = [
             models.UniqueConstraint(fields=["job", "start"], name="drf_multistatus_unique_chunk")
         ]

@@ -1,57 +1,139 @@
-"""Parsers for bodies that carry whole batches: JSON and the project's XML.
+"""Parsers for bodies that carry whole batches: a JSON array, JSON lines (``application/x-ndjson``),
+CSV (``text/csv``) and the project's XML.
 
 Each reads its body from the stream itself, its size checked against its limit before more than a
 first look is read: a batch's (``max_batch_body_size`` in the parser context, larger for one to
 run in the background) or a single object's (``max_body_size``, by default Django's
-``DATA_UPLOAD_MAX_MEMORY_SIZE``). The body's SHA-256 is left in the parser context as
-``body_digest``, for ``Idempotency-Key``.
+``DATA_UPLOAD_MAX_MEMORY_SIZE``). A batch to run in the background (``stream_batches`` in the
+parser context) is not read here at all: the parser answers a :class:`StreamedBatch`, read item
+by item, in bounded memory, as the job stores it. The body's SHA-256 is left in the parser
+context as ``body_digest`` once it is all read, for ``Idempotency-Key``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from lxml import etree
-from rest_framework import exceptions, renderers
+from rest_framework import exceptions, renderers, serializers
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.settings import api_settings
 from rest_framework.utils import json
 
-from . import xmlreader
+from . import bodies, xmlreader
 from .exceptions import RequestBodyTooLarge
 from .namespaces import XML_NAMESPACE, is_xml_media_type
 
 #: Bytes read to tell a batch from a single object before the size check.
 FIRST_LOOK = 8192
+#: Bytes read at a time from a body streamed into a job.
+CHUNK = 64 * 1024
 
 
-def read_body(
+class BodyStream:
+    """A request's body as it arrives, in chunks: counted against ``limit`` (413 as soon as it
+    is passed, whatever the ``Content-Length`` said), hashed, the digest left in the parser
+    context once it is all read."""
+
+    def __init__(
+        self, stream: IO[bytes], head: bytes, limit: int | None, context: Mapping[str, Any]
+    ) -> None:
+        self.stream = stream
+        self.head = head
+        self.limit = limit
+        self.context = context
+        self.size = 0
+        self.hash = hashlib.sha256()
+        self.ended = len(head) < FIRST_LOOK
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.head:
+            yield self.counted(self.head)
+            self.head = b""
+        while not self.ended:
+            chunk = self.stream.read(CHUNK)
+            if not chunk:
+                break
+            yield self.counted(chunk)
+        self.ended = True
+        if isinstance(self.context, dict):
+            self.context["body_digest"] = self.hash.hexdigest()
+
+    def counted(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise RequestBodyTooLarge(RequestBodyTooLarge.more_detail.format(limit=self.limit))
+        self.hash.update(chunk)
+        return chunk
+
+    def read(self) -> bytes:
+        return b"".join(self)
+
+
+class StreamedBatch:
+    """The items of a batch read from its body as they are iterated (once): what a parser
+    answers for a batch to run in the background. What cannot be read as a whole raises
+    DRF's 400 as it is met (the job storing the items then stores none)."""
+
+    def __init__(self, body: BodyStream, items: Iterable[Any]) -> None:
+        self.body = body
+        self.items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self.items
+        except bodies.BodyError as exc:
+            raise exceptions.ParseError(str(exc)) from exc
+
+    def digest(self) -> str:
+        """The body's SHA-256, the rest of it read (and not parsed) where needed."""
+        for _chunk in self.body:
+            pass
+        return str(self.body.context.get("body_digest", self.body.hash.hexdigest()))
+
+
+def is_batch(data: Any) -> bool:
+    """Whether parsed data is a batch: a list, or a batch streamed into a job."""
+    return isinstance(data, list | StreamedBatch)
+
+
+def open_body(
     stream: IO[bytes],
     parser_context: Mapping[str, Any] | None,
-    is_batch: Callable[[bytes], bool],
-) -> bytes:
-    """The whole body, or 413 before more than its first look is read when it is over its
+    is_batch_head: Callable[[bytes], bool],
+) -> tuple[BodyStream, bool]:
+    """The body, ready to be read under its limit, and whether it is a batch to stream into a
+    job; 413 before more than its first look is read where its ``Content-Length`` is over the
     limit."""
-    context = parser_context or {}
+    context = parser_context if parser_context is not None else {}
     head = stream.read(FIRST_LOOK)
+    batch = is_batch_head(head)
     single = context.get("max_body_size", settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    limit = context.get("max_batch_body_size", single) if is_batch(head) else single
-    request = context.get("request")
-    meta = getattr(request, "META", {})
+    limit = context.get("max_batch_body_size", single) if batch else single
+    meta = getattr(context.get("request"), "META", {})
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if limit is not None and length > limit:
         raise RequestBodyTooLarge(length=length, limit=limit)
-    body = head + stream.read() if len(head) == FIRST_LOOK else head
-    if isinstance(parser_context, MutableMapping):
-        parser_context["body_digest"] = hashlib.sha256(body).hexdigest()
-    return body
+    return BodyStream(stream, head, limit, context), batch and bool(context.get("stream_batches"))
+
+
+def read_body(
+    stream: IO[bytes],
+    parser_context: Mapping[str, Any] | None,
+    is_batch_head: Callable[[bytes], bool],
+) -> bytes:
+    """The whole body, or 413 before more than its first look is read when it is over its
+    limit."""
+    body, _streamed = open_body(stream, parser_context, is_batch_head)
+    return body.read()
 
 
 def starts_json_array(head: bytes) -> bool:
@@ -73,9 +155,18 @@ def starts_xml_batch(head: bytes) -> bool:
     return first is not None and first[1].tag == xmlreader.ITEM
 
 
+def always(head: bytes) -> bool:
+    return True
+
+
+def parse_constant() -> Callable[[str], Any] | None:
+    return json.strict_constant if api_settings.STRICT_JSON else None
+
+
 class MultiStatusJSONParser(BaseParser):
-    """DRF's ``JSONParser``, reading its body under a batch's or an object's limit, and answering
-    400, not 500, to nesting too deep for Python's decoder."""
+    """DRF's ``JSONParser``, reading its body under a batch's or an object's limit, streaming an
+    array into a background job, and answering 400, not 500, to nesting too deep for Python's
+    decoder."""
 
     media_type = "application/json"
     renderer_class = renderers.JSONRenderer
@@ -87,15 +178,76 @@ class MultiStatusJSONParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        body = read_body(stream, parser_context, starts_json_array)
+        body, streamed = open_body(stream, parser_context, starts_json_array)
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        parse_constant = json.strict_constant if self.strict else None
+        constant = json.strict_constant if self.strict else None
+        if streamed:
+            return StreamedBatch(body, bodies.json_array_items(body, encoding, constant))
         try:
-            return json.loads(body.decode(encoding), parse_constant=parse_constant)
+            return json.loads(body.read().decode(encoding), parse_constant=constant)
         except RecursionError as exc:
             raise exceptions.ParseError(_("JSON parse error - nesting too deep.")) from exc
         except ValueError as exc:
             raise exceptions.ParseError(_("JSON parse error - %s") % exc) from exc
+
+
+class MultiStatusNDJSONParser(BaseParser):
+    """JSON lines: one item per line, always a batch (of one, for one line). A line that is not
+    JSON is that item's 400; blank lines are skipped."""
+
+    media_type = "application/x-ndjson"
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        body, streamed = open_body(stream, parser_context, always)
+        items = bodies.ndjson_items(body, parse_constant())
+        return StreamedBatch(body, items) if streamed else list(StreamedBatch(body, items))
+
+
+class MultiStatusCSVParser(BaseParser):
+    """RFC 4180 CSV: a header row naming the fields, then one item per row, always a batch.
+    ``charset`` of the content type (UTF-8 by default; a byte order mark accepted). An empty
+    cell leaves its field out, ``\\N`` is null, a many-valued field's cell holds a JSON array
+    (``["friends", "work"]``) or one value. A row that cannot be read is that item's 400; a body
+    without a header, or with a column named twice, is refused."""
+
+    media_type = "text/csv"
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        body, streamed = open_body(stream, parser_context, always)
+        _type, parameters = parse_header_parameters(media_type or self.media_type)
+        charset = parameters.get("charset", "utf-8")
+        many = many_valued_fields((parser_context or {}).get("view"))
+        items = bodies.csv_items(body, charset, many)
+        return StreamedBatch(body, items) if streamed else list(StreamedBatch(body, items))
+
+
+def many_valued_fields(view: Any) -> set[str]:
+    """The input fields of the view's serializer that take a list: a CSV cell holds a JSON
+    array for them."""
+    get_serializer = getattr(view, "get_serializer", None)
+    if get_serializer is None:
+        return set()
+    try:
+        fields = get_serializer().fields
+    except Exception:  # a serializer that needs an object to be made reads every cell as text
+        return set()
+    kinds = (
+        serializers.ManyRelatedField,
+        serializers.ListField,
+        serializers.MultipleChoiceField,
+        serializers.ListSerializer,
+    )
+    return {name for name, field in fields.items() if isinstance(field, kinds)}
 
 
 class MultiStatusXMLParser(BaseParser):
@@ -106,6 +258,7 @@ class MultiStatusXMLParser(BaseParser):
         </ms:data>
 
     Documents with a DTD are refused (no entity expansion, no external entities, no network).
+    An XML body is read whole, also for a background job.
     """
 
     media_type = "application/xml"
@@ -137,13 +290,19 @@ class MultiStatusTextXMLParser(MultiStatusXMLParser):
     media_type = "text/xml"
 
 
+#: The parsers of the batch formats beside JSON and XML.
+FILE_PARSERS = (MultiStatusNDJSONParser, MultiStatusCSVParser)
+
+
 def multistatus_parser_classes(base: Iterable[Any] | None = None) -> list[Any]:
-    """``base`` (default: DRF's ``DEFAULT_PARSER_CLASSES``) with ``JSONParser`` replaced by ours
-    and, unless it has one already, the XML parsers."""
+    """``base`` (default: DRF's ``DEFAULT_PARSER_CLASSES``) with ``JSONParser`` replaced by ours,
+    the NDJSON and CSV parsers, and, unless it has one already, the XML parsers."""
     parsers = [
         MultiStatusJSONParser if parser is JSONParser else parser
         for parser in (base or api_settings.DEFAULT_PARSER_CLASSES)
     ]
-    if not any(is_xml_media_type(str(getattr(parser, "media_type", ""))) for parser in parsers):
+    media_types = {str(getattr(parser, "media_type", "")) for parser in parsers}
+    parsers += [parser for parser in FILE_PARSERS if parser.media_type not in media_types]
+    if not any(is_xml_media_type(media_type) for media_type in media_types):
         parsers += [MultiStatusXMLParser, MultiStatusTextXMLParser]
     return parsers

@@ -242,7 +242,7 @@ class FieldLookups:
         self.lookup = lookup
         self.per_item = has_own_queryset_method(field)
         self.get_queryset = field.get_queryset  # DRF's, or the project's
-        self.resolved: dict[int, ResolvedQuerySet] = {}  # by item position
+        self.resolved: dict[int, ResolvedQuerySet] = {}  # by item index
         self.by_key: dict[Any, ResolvedQuerySet] = {}  # by compiled queryset
 
     def values(self, item: Any) -> list[Any]:
@@ -262,9 +262,9 @@ class FieldLookups:
 
 class BatchRelations:
     """The related fields of a batch's ``serializer``, resolved for the items it validates
-    (``entries``: each item's position in the batch, the item, its target): every value looked
+    (``entries``: each item's index in the batch, the item, its target): every value looked
     up with one query per field and distinct queryset, made as the first item is validated.
-    ``select(position)`` before validating an item makes each field answer for it.
+    ``select(index)`` before validating an item makes each field answer for it.
 
     ``found`` (shared by the serializers of one batch) holds the queries, by model field and
     compiled queryset: a second serializer whose fields compile to the same SQL shares them."""
@@ -277,11 +277,11 @@ class BatchRelations:
     ) -> None:
         self.serializer = serializer
         self.fields = list(batched_fields(serializer))
-        self.position = 0
+        self.index = 0
         self.found: dict[Any, Found] = {} if found is None else found
         for lookups in self.fields:
             shared = None if lookups.per_item else self.resolve(lookups, lookups.get_queryset())
-            for position, item, target in entries:
+            for index, item, target in entries:
                 values = lookups.values(item)
                 if not values:  # nothing to look up: DRF answers without a query
                     continue
@@ -293,7 +293,7 @@ class BatchRelations:
                     except Exception:  # it raises again, for this item alone, as it validates
                         continue
                     resolved = self.resolve(lookups, queryset)
-                lookups.resolved[position] = resolved
+                lookups.resolved[index] = resolved
                 for value in values:
                     try:
                         resolved.found.want(lookups.lookup.prepare(value))
@@ -310,11 +310,11 @@ class BatchRelations:
             resolved = lookups.by_key[key] = ResolvedQuerySet(queryset, lookups.lookup, found)
         return resolved
 
-    def select(self, position: int) -> None:
-        self.position = position
+    def select(self, index: int) -> None:
+        self.index = index
 
     def queryset_of(self, lookups: FieldLookups) -> Any:
-        resolved = lookups.resolved.get(self.position)
+        resolved = lookups.resolved.get(self.index)
         return resolved if resolved is not None else lookups.get_queryset()
 
     def queryset_for(self, lookups: FieldLookups, item: Any, target: Any) -> Any:

@@ -6,6 +6,8 @@ The XML renderer also renders everything else a bulk view answers: whole-request
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from . import xmlwriter
+from .bodies import csv_cell
 from .browsable import MultiStatusBrowsableAPIRenderer
 from .hrefs import response_hrefs
 from .namespaces import DAV_NAMESPACE, XML_NAMESPACE, XSI_NAMESPACE, is_xml_media_type
@@ -48,7 +51,7 @@ class MultiStatusXMLRenderer(BaseRenderer):
     A 207 is written in the view's ``xml_style``, its items without a resource named under the
     request's URL. A background job's view, which is not the request's, passes both in the
     renderer context (``xml_style``, ``bulk_request_url``), with the items submitted
-    (``bulk_items``, which the propstat style names).
+    (``bulk_items``, by index, which the propstat style names).
     """
 
     media_type = "application/xml"
@@ -89,7 +92,7 @@ class MultiStatusXMLRenderer(BaseRenderer):
         )
         if style == PROPSTAT_STYLE:
             items = context.get("bulk_items", getattr(request, "data", None))
-            submitted = items if isinstance(items, list) else []
+            submitted = dict(enumerate(items)) if isinstance(items, list) else items or {}
         return xmlwriter.multistatus(
             results,
             [href for href, _names_item in hrefs],
@@ -105,6 +108,50 @@ class MultiStatusTextXMLRenderer(MultiStatusXMLRenderer):
     """The same document for clients that ask for ``text/xml``."""
 
     media_type = "text/xml"
+
+
+class ResultsNDJSONRenderer(BaseRenderer):
+    """A 207's results as JSON lines, one result a line: how a job's results are exported
+    (``<job>/results/``, which streams them)."""
+
+    media_type = "application/x-ndjson"
+    format = "ndjson"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        rows = data["results"] if isinstance(data, MultiStatusData) else [data]
+        return b"".join(JSONRenderer().render(row) + b"\n" for row in rows)
+
+
+class ResultsCSVRenderer(BaseRenderer):
+    """CSV: how a job's results are exported with the items they answer for
+    (``<job>/results/``, which streams them itself). Anything else (an error, a job's state) is
+    written as a header of its keys and a row of its values."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        rows = data if isinstance(data, list) else [data]
+        rows = [row if isinstance(row, Mapping) else {"value": row} for row in rows]
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow([csv_cell(row[name]) if name in row else "" for name in names])
+        return buffer.getvalue().encode()
 
 
 MULTISTATUS_XML_RENDERERS = (MultiStatusXMLRenderer, MultiStatusTextXMLRenderer)

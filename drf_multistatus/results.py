@@ -20,9 +20,11 @@ def is_success(code: int) -> bool:
     return 200 <= code <= 299
 
 
-def summarize(statuses: Iterable[int], atomic: bool | None = None) -> dict[str, Any]:
-    """A body's ``summary`` of its items' statuses: counted in all, by success and by status;
-    ``atomic`` where it is known."""
+def summarize(
+    statuses: Iterable[int] | Mapping[int, int], atomic: bool | None = None
+) -> dict[str, Any]:
+    """A body's ``summary`` of its items' statuses (or of how many have each status): counted
+    in all, by success and by status; ``atomic`` where it is known."""
     counts = Counter(statuses)
     summary: dict[str, Any] = {
         "total": sum(counts.values()),
@@ -88,6 +90,12 @@ class MultiStatus:
     results: list[ItemResult] = field(default_factory=list)
     atomic: bool = False
     minimal: bool = False  # successful items are written without their data
+    #: How many items of the whole batch have each status, where ``results`` are one page of
+    #: them (a large background job's); None: ``results`` are all.
+    counts: Mapping[int, int] | None = None
+    paged: bool = False  # one page of results: the body links the next and the previous
+    next: str | None = None
+    previous: str | None = None
 
     @property
     def succeeded(self) -> list[ItemResult]:
@@ -98,6 +106,8 @@ class MultiStatus:
         return [result for result in self.results if not result.succeeded]
 
     def summary(self) -> dict[str, Any]:
+        if self.counts is not None:
+            return summarize(self.counts, self.atomic)
         return summarize((result.status for result in self.results), self.atomic)
 
     def as_data(self) -> MultiStatusData:
@@ -116,6 +126,9 @@ class MultiStatusData(dict):
             results=[result.as_dict(multistatus.minimal) for result in multistatus.results],
             summary=multistatus.summary(),
         )
+        if multistatus.paged:
+            self["next"] = multistatus.next
+            self["previous"] = multistatus.previous
         self.multistatus = multistatus
 
     def __reduce__(self) -> Any:

@@ -46,10 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # Whether anonymous requests may send keys (they share one anonymous scope).
     "IDEMPOTENCY_ALLOW_ANONYMOUS": True,
     # Largest batch `Prefer: respond-async` takes (MAX_BATCH_SIZE is the synchronous limit).
-    "MAX_BACKGROUND_BATCH_SIZE": 100_000,
-    # Largest body of such a request, in bytes. None: DATA_UPLOAD_MAX_MEMORY_SIZE scaled by
-    # MAX_BACKGROUND_BATCH_SIZE / MAX_BATCH_SIZE.
-    "MAX_BACKGROUND_BODY_SIZE": None,
+    "MAX_BACKGROUND_BATCH_SIZE": 1_000_000,
+    # Largest body of such a request, in bytes, whatever DATA_UPLOAD_MAX_MEMORY_SIZE says (its
+    # items are read as they arrive and stored in chunks). None: no limit.
+    "MAX_BACKGROUND_BODY_SIZE": 512 * 1024 * 1024,
     # Items per chunk of a background job: each commits with the job's progress.
     "JOB_CHUNK_SIZE": 1000,
     # Seconds without a heartbeat after which a running job's worker is taken for dead and the
@@ -57,6 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "JOB_STALE_AFTER": 300,
     # Path of the job resources on the bulk routers.
     "JOB_URL_PREFIX": "bulk-jobs",
+    # An ended job's GET holds every result up to this many items; past it, the summary and the
+    # first page of results, with a link to the next (`<job>/results/`).
+    "JOB_INLINE_RESULTS": 10_000,
+    # Jobs a user (or the anonymous clients together) may have queued or running at once; one
+    # more answers 429 with Retry-After. None: no limit.
+    "MAX_ACTIVE_JOBS": 10,
 }
 
 VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)

@@ -25,8 +25,15 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 
+from .bodies import unreadable
 from .context import Key
-from .exceptions import DuplicateTarget, MissingLookup, NotAnObject, is_concurrency_failure
+from .exceptions import (
+    DuplicateTarget,
+    MissingLookup,
+    NotAnObject,
+    UnreadableItem,
+    is_concurrency_failure,
+)
 
 Target = models.Model | Exception | None
 NO_MATCH = object()  # a value that cannot name any object
@@ -69,15 +76,18 @@ class KeyReader:
         self.converters = [converter(field) for field in model_fields]
 
     def read_keys(
-        self, items: Sequence[Any], offset: int = 0, seen: Mapping[Key, int] | None = None
+        self,
+        items: Sequence[Any],
+        indexes: Sequence[int] | None = None,
+        seen: Mapping[Key, int] | None = None,
     ) -> list[Any]:
         """Per item: its key as the database holds it, ``NO_MATCH``, or an exception. ``seen``
         holds the keys earlier parts of the batch named (a background job's earlier chunks),
-        by their index; ``offset`` is the index of ``items[0]`` in the batch."""
+        by their index; ``indexes`` are the items' indexes in the batch (0, 1, … by default)."""
         first_index: dict[Key, int] = {}
         seen = seen or {}
         keys = []
-        for index, item in enumerate(items, start=offset):
+        for index, item in zip(indexes or range(len(items)), items, strict=True):
             key = self.read_key(item)
             if isinstance(key, tuple):
                 earlier = first_index.get(key, seen.get(key))
@@ -89,8 +99,9 @@ class KeyReader:
         return keys
 
     def read_key(self, item: Any) -> Any:
-        if not isinstance(item, dict):
-            return NotAnObject(item=item)
+        problem = item_problem(item)
+        if problem is not None:
+            return problem
         values = []
         for name, to_python in zip(self.keys, self.converters, strict=True):
             if name not in item:
@@ -105,10 +116,13 @@ class KeyReader:
         return tuple(values)
 
     def named(
-        self, items: Sequence[Any], offset: int = 0, seen: Mapping[Key, int] | None = None
+        self,
+        items: Sequence[Any],
+        indexes: Sequence[int] | None = None,
+        seen: Mapping[Key, int] | None = None,
     ) -> dict[Key, int]:
         """The keys ``items`` name, with the batch index that named each."""
-        return named(self.read_keys(items, offset, seen), offset)
+        return named(self.read_keys(items, indexes, seen), indexes)
 
     def key_of(self, obj: models.Model) -> Key:
         """An object's key: its values as the database returned them (already Python's)."""
@@ -138,7 +152,7 @@ class TargetLookup(KeyReader):
     def find(
         self,
         items: Sequence[Any],
-        offset: int = 0,
+        indexes: Sequence[int] | None = None,
         seen: Mapping[Key, int] | None = None,
         savepoint: bool = True,
         keys: list[Any] | None = None,
@@ -148,11 +162,11 @@ class TargetLookup(KeyReader):
         ``LookupRefused``: the caller runs inside a savepoint of its own and tries again with
         one."""
         if keys is None:
-            keys = self.read_keys(items, offset, seen)
+            keys = self.read_keys(items, indexes, seen)
         found = self.fetch(keys, savepoint)
         missing = not_found(self.model) if self.verb is not None else None
         objects = [key if isinstance(key, Exception) else found.get(key, missing) for key in keys]
-        return Targets(objects, named(keys, offset))
+        return Targets(objects, named(keys, indexes))
 
     def fetch(self, keys: Sequence[Any], savepoint: bool = True) -> dict[Key, models.Model]:
         """The objects that hold ``keys`` (non-tuple entries are skipped), in one query; should
@@ -198,9 +212,24 @@ def refuse_concurrency_failure(exc: Exception) -> None:
         raise exc
 
 
-def named(keys: Sequence[Any], offset: int) -> dict[Key, int]:
+def item_problem(item: Any) -> Exception | None:
+    """What answers for an item that is no object to work on: one that is not an object (400),
+    or one the body held but that could not be read (400, with why)."""
+    reason = unreadable(item)
+    if reason is not None:
+        return UnreadableItem(reason=reason)
+    if not isinstance(item, dict):
+        return NotAnObject(item=item)
+    return None
+
+
+def named(keys: Sequence[Any], indexes: Sequence[int] | None) -> dict[Key, int]:
     """The keys among ``keys`` (read by ``read_keys``) with the batch index that named each."""
-    return {key: index for index, key in enumerate(keys, start=offset) if isinstance(key, tuple)}
+    return {
+        key: index
+        for index, key in zip(indexes or range(len(keys)), keys, strict=True)
+        if isinstance(key, tuple)
+    }
 
 
 class LookupRefused(Exception):

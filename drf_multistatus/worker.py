@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +35,7 @@ from . import engine
 from .context import BatchContext, Key
 from .exceptions import JobCancelled, JobFailed, UserInactive, error_dict
 from .models import BulkJob, BulkJobChunk
-from .results import ItemResult, MultiStatus, dump_result
+from .results import ItemResult, MultiStatus, dump_result, is_success
 from .signals import bulk_job_finished, bulk_job_started
 
 logger = logging.getLogger("drf_multistatus")
@@ -91,11 +91,10 @@ def run_chunk(job: BulkJob, chunk_id: int, seen: Mapping[Key, int]) -> Mapping[K
         claimed = BulkJobChunk.objects.filter(pk=chunk_id, results__isnull=True)
         chunk = BulkJobChunk.objects.get(pk=chunk_id)
         if not claimed.update(start=F("start")):  # run before this job was resumed
-            operation, context = prepare(job, chunk.items, chunk.start, seen, replay_view(job))
+            operation, context = prepare(job, chunk, seen, replay_view(job))
             return operation.named(context)
-        multistatus, named = run_items(job, chunk.items, chunk.start, seen)
-        chunk.results = [dump_result(result, job.minimal) for result in multistatus.results]
-        chunk.save(update_fields=["results"])
+        multistatus, named = run_items(job, chunk, seen)
+        store_results(job, chunk, multistatus.results)
         record_progress(job.pk, multistatus.results)
     return named
 
@@ -106,23 +105,28 @@ def run_atomic(job: BulkJob) -> None:
         chunks = list(job.chunks.select_for_update().filter(results__isnull=True))
         if not chunks:
             return
-        items = [item for chunk in chunks for item in chunk.items]
-        multistatus, _named = run_items(job, items, 0, {}, atomic=True)
+        whole = BulkJobChunk(
+            job=job,
+            start=0,
+            first_index=chunks[0].first_index,
+            indexes=[index for chunk in chunks for index in chunk_indexes(chunk)],
+            items=[item for chunk in chunks for item in chunk.items],
+        )
+        multistatus, _named = run_items(job, whole, {}, atomic=True)
         for chunk in chunks:
             part = multistatus.results[chunk.start : chunk.start + len(chunk.items)]
-            chunk.results = [dump_result(result, job.minimal) for result in part]
-            chunk.save(update_fields=["results"])
+            store_results(job, chunk, part)
         record_progress(job.pk, multistatus.results)
 
 
 def run_items(
-    job: BulkJob, items: list[Any], start: int, seen: Mapping[Key, int], atomic: bool = False
+    job: BulkJob, chunk: BulkJobChunk, seen: Mapping[Key, int], atomic: bool = False
 ) -> tuple[MultiStatus, Mapping[Key, int]]:
-    """The engine's run of ``items`` (item ``start`` of the job onwards), as the job's user now
-    may, or every item refused."""
+    """The engine's run of a chunk's items, as the job's user now may, or every item
+    refused."""
     user = job_user(job)
     view = replay_view(job, user)
-    operation, context = prepare(job, items, start, seen, view, atomic)
+    operation, context = prepare(job, chunk, seen, view, atomic)
     try:
         if user is None:
             raise UserInactive
@@ -134,26 +138,38 @@ def run_items(
 
 
 def prepare(
-    job: BulkJob,
-    items: list[Any],
-    start: int,
-    seen: Mapping[Key, int],
-    view: Any,
-    atomic: bool = False,
+    job: BulkJob, chunk: BulkJobChunk, seen: Mapping[Key, int], view: Any, atomic: bool = False
 ) -> tuple[Any, BatchContext]:
-    """The job's operation over ``items``, and the context to run it with."""
-    operation = import_string(job.operation)(view, items, **job.options)
+    """The job's operation over a chunk's items, and the context to run it with."""
+    operation = import_string(job.operation)(view, chunk.items, **job.options)
     context = BatchContext(
         view=view,
-        items=items,
+        items=chunk.items,
         database=view.get_bulk_database(),
         atomic=atomic,
         minimal=job.minimal,
-        offset=start,
+        offset=chunk.first_index,
+        indexes=chunk.indexes,
         seen=seen,
         report=False,
     )
     return operation, context
+
+
+def chunk_indexes(chunk: BulkJobChunk) -> Sequence[int]:
+    """The batch index of each of a chunk's items."""
+    if chunk.indexes is not None:
+        return chunk.indexes
+    return range(chunk.first_index, chunk.first_index + len(chunk.items))
+
+
+def store_results(job: BulkJob, chunk: BulkJobChunk, results: Sequence[ItemResult]) -> None:
+    """A chunk's results, with what pages them: how many have each status, and the failures."""
+    stored = [dump_result(result, job.minimal) for result in results]
+    chunk.results = stored
+    chunk.statuses = dict(Counter(str(result.status) for result in results))
+    chunk.failures = [dumped for dumped in stored if not is_success(dumped["status"])]
+    chunk.save(update_fields=["results", "statuses", "failures"])
 
 
 def job_user(job: BulkJob) -> Any:
@@ -188,11 +204,10 @@ def finish(job_id: Any, failed: bool = False) -> None:
         errors = error_dict(reason)
         for chunk in unrun:
             results = [
-                ItemResult(index=chunk.start + i, status=reason.status_code, errors=errors)
-                for i in range(len(chunk.items))
+                ItemResult(index=index, status=reason.status_code, errors=errors)
+                for index in chunk_indexes(chunk)
             ]
-            chunk.results = [dump_result(result, job.minimal) for result in results]
-            chunk.save(update_fields=["results"])
+            store_results(job, chunk, results)
             code = str(reason.status_code)
             job.counts[code] = job.counts.get(code, 0) + len(results)
         if failed:

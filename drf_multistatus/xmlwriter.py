@@ -182,7 +182,7 @@ def multistatus(
     non_field_key: str,
     minimal: bool = False,
     item_hrefs: Sequence[bool] = (),
-    submitted: Sequence[Any] | None = None,
+    submitted: Mapping[int, Any] | None = None,
 ) -> str:
     """The ``DAV:multistatus`` of a batch: one ``d:response`` per item, with ``hrefs[i]``
     (``item_hrefs[i]`` where that href names the request item, not a resource), and the JSON
@@ -207,7 +207,7 @@ def multistatus(
         for result, href, mark in zip(results, hrefs, marks, strict=True):
             styled = None
             if submitted is not None and not minimal:  # the propstat style
-                item = submitted[result.index] if result.index < len(submitted) else None
+                item = submitted.get(result.index)
                 styled = propstat_response(result, href, non_field_key, item, mark)
             parts.append(styled or response(result, href, non_field_key, minimal, mark))
         responses = "".join(parts)

@@ -244,7 +244,8 @@ def test_limits(api, settings):
     assert submit(api, items(3)).status_code == 202
     too_many = submit(api, items(4))
     assert too_many.status_code == 413
-    assert too_many.json() == {"detail": "A batch may hold at most 3 items; this one holds 4."}
+    assert too_many.json() == {"detail": "A batch may hold at most 3 items; this one holds more."}
+    assert BulkJob.objects.count() == 1 and BulkJobChunk.objects.count() == 1  # nothing stored
 
 
 def test_the_job_runs_as_the_submitting_user_with_their_permissions(api, run_jobs):

@@ -44,7 +44,7 @@ def test_batch_over_the_limit_is_413_and_saves_nothing(api):
         assert response.status_code == 413
         assert response.json() == {
             "detail": "A batch may hold at most 3 items; this one holds 4. Send it with the "
-            "header Prefer: respond-async to run up to 100000 items as a background job."
+            "header Prefer: respond-async to run up to 1000000 items as a background job."
         }
         assert statuses(api.post(URL, items(3), format="json")) == [201, 201, 201]
     assert Contact.objects.count() == 3

@@ -196,10 +196,10 @@ class TestSimpleRouter(URLPatternsTestCase, TestCase):
         assert [url.name for url in self.router.urls] == [
             "gadget-list",
             "gadget-detail",
-            "bulk-job-detail",
+            *JOB_URL_NAMES,
         ]
         self.router.register("notes_bis", CodeViewSet, basename="notes_bis")
-        assert len(self.router.urls) == 5
+        assert len(self.router.urls) == 4 + len(JOB_URL_NAMES)
 
 
 class TestRootView(URLPatternsTestCase, TestCase):
@@ -213,11 +213,17 @@ class TestRootView(URLPatternsTestCase, TestCase):
 
     def test_retrieve_namespaced_root(self):
         response = self.client.get("/namespaced/")
-        assert response.data == {"example": "http://testserver/namespaced/example/"}
+        assert response.data == {
+            "example": "http://testserver/namespaced/example/",
+            "bulk-jobs": "http://testserver/namespaced/bulk-jobs/",
+        }
 
     def test_retrieve_non_namespaced_root(self):
         response = self.client.get("/non-namespaced/")
-        assert response.data == {"example": "http://testserver/non-namespaced/example/"}
+        assert response.data == {
+            "example": "http://testserver/non-namespaced/example/",
+            "bulk-jobs": "http://testserver/non-namespaced/bulk-jobs/",
+        }
 
 
 class TestCustomLookupFields(URLPatternsTestCase, TestCase):
@@ -560,7 +566,10 @@ class TestUrlPath(URLPatternsTestCase, TestCase):
     def test_defaultrouter_root(self):
         response = self.client.get("/default/")
         assert response.status_code == 200
-        assert response.data == {"notes": "http://testserver/example/notes/"}
+        assert response.data == {
+            "notes": "http://testserver/example/notes/",
+            "bulk-jobs": "http://testserver/example/bulk-jobs/",
+        }
 
 
 class TestViewInitkwargs(URLPatternsTestCase, TestCase):
@@ -663,9 +672,13 @@ def register_drf_viewsets(router, use_regex_path, trailing_slash):
         router.register("path", UrlPathViewSet, basename="path")
 
 
+#: The job resources a bulk router adds, in the order it routes them.
+JOB_URL_NAMES = ("bulk-job-list", "bulk-job-detail", "bulk-job-results", "bulk-job-retry")
+
+
 def described(urls):
     """Each URL's pattern, name, and the view's method map and initkwargs; left out, the job
-    resource, which only a bulk router routes, and the root view, whose map names it."""
+    resources, which only a bulk router routes, and the root view, whose map names them."""
     return [
         (
             str(url.pattern),
@@ -674,7 +687,7 @@ def described(urls):
             getattr(url.callback, "initkwargs", None),
         )
         for url in urls
-        if url.name not in ("bulk-job-detail", "api-root")
+        if url.name not in (*JOB_URL_NAMES, "api-root")
     ]
 
 
@@ -691,7 +704,7 @@ def test_drf_viewsets_are_routed_as_drfs_routers_route_them(
         routers.append(router)
     drf, bulk = routers
     assert described(bulk.urls) == described(drf.urls)
-    assert {url.name for url in bulk.urls} - {url.name for url in drf.urls} == {"bulk-job-detail"}
+    assert {url.name for url in bulk.urls} - {url.name for url in drf.urls} == set(JOB_URL_NAMES)
 
 
 @pytest.mark.parametrize("use_regex_path", [True, False])

@@ -9,7 +9,7 @@ An operation holds no state of its own beyond what it was made with: a run's par
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -54,9 +54,9 @@ class Operation:
     #: The RFC 7240 preference this operation honours, for ``Preference-Applied``.
     preference_applied: ClassVar[str | None] = None
 
-    def __init__(self, view: BulkView, items: Sequence[Any]) -> None:
+    def __init__(self, view: BulkView, items: Iterable[Any]) -> None:
         self.view = view
-        self.items = items
+        self.items = items  # a list; for a background job, maybe a batch read as it is stored
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments this operation was made with, to make it again for a job."""
@@ -96,13 +96,14 @@ class Operation:
         """The targets the items name, by key, read without a query (for the chunks of a
         resumed job that ran before)."""
         reader = self.key_reader(context.view)
-        return reader.named(context.items, context.offset, context.seen) if reader else {}
+        return reader.named(context.items, context.item_indexes, context.seen) if reader else {}
 
     def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
         """Per item: its target object, ``None`` (no target: a create), or the exception that
         answers for it. Without ``savepoint``, a refused lookup raises (the engine then runs
         inside a savepoint of its own)."""
-        return self.lookup(context).find(context.items, context.offset, context.seen, savepoint)
+        lookup = self.lookup(context)
+        return lookup.find(context.items, context.item_indexes, context.seen, savepoint)
 
     # Per item --------------------------------------------------------------------------------
 

@@ -8,10 +8,9 @@ from django.db import connections, models
 from rest_framework import status
 
 from ..context import BatchContext, BulkView
-from ..exceptions import NotAnObject
 from ..results import ItemResult
 from ..rows import write_order
-from ..targets import Target, Targets
+from ..targets import Targets, item_problem
 from .save import SaveOperation, SaveWriter
 
 
@@ -27,10 +26,7 @@ class Create(SaveOperation):
         return None
 
     def find_targets(self, context: BatchContext, savepoint: bool = True) -> Targets:
-        objects: list[Target] = [
-            None if isinstance(item, dict) else NotAnObject(item=item) for item in context.items
-        ]
-        return Targets(objects, {})
+        return Targets([item_problem(item) for item in context.items], {})
 
     def apply(self, context: BatchContext, index: int, item: Any, target: None) -> ItemResult:
         return self.create(context, index, item)

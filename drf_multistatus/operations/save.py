@@ -129,9 +129,9 @@ class SaveWriter:
         """The related fields of ``serializer`` resolved for the items it validates: those with
         a target where it ``replaces`` objects, the others where it creates them."""
         entries = [
-            (position, item, target)
-            for position, (item, target) in enumerate(
-                zip(self.context.items, targets.objects, strict=True)
+            (index, item, target)
+            for index, item, target in zip(
+                self.context.item_indexes, self.context.items, targets.objects, strict=True
             )
             if not isinstance(target, Exception) and (target is not None) == replaces
         ]
@@ -145,7 +145,7 @@ class SaveWriter:
         item: Any,
         target: models.Model | None,
     ) -> Any:
-        relations.select(index - self.context.offset)
+        relations.select(index)
         serializer.instance = target
         serializer.initial_data = item
         return serializer.run_validation(item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -22,7 +22,7 @@ class Update(SaveOperation):
     hooks = ("perform_update", "perform_bulk_update")
     serializer_methods = ("update",)
 
-    def __init__(self, view: BulkView, items: Sequence[Any], partial: bool = False) -> None:
+    def __init__(self, view: BulkView, items: Iterable[Any], partial: bool = False) -> None:
         super().__init__(view, items)
         self.partial = partial
 

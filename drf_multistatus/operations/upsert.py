@@ -53,9 +53,10 @@ class Upsert(SaveOperation):
         """Keys locked first, in one order for every batch (PostgreSQL): upserts of overlapping
         keys queue instead of deadlocking on each other's inserts."""
         lookup = self.lookup(context)
-        keys = lookup.read_keys(context.items, context.offset, context.seen)
+        indexes = context.item_indexes
+        keys = lookup.read_keys(context.items, indexes, context.seen)
         lock_keys(context.database, lookup.model, keys)
-        return lookup.find(context.items, context.offset, context.seen, savepoint, keys)
+        return lookup.find(context.items, indexes, context.seen, savepoint, keys)
 
     def apply(
         self, context: BatchContext, index: int, item: Any, target: models.Model | None
