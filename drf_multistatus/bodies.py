@@ -162,10 +162,8 @@ def lines(chunks: Iterable[bytes], max_size: int = MAX_ITEM_SIZE) -> Iterator[by
                     if len(pending) > max_size:
                         pending, too_long = b"", True
                 break
-            if too_long:
-                yield None
-            else:
-                yield pending + chunk[start:end]
+            line = b"" if too_long else pending + chunk[start:end]
+            yield None if too_long or len(line) > max_size else line
             pending, too_long, start = b"", False, end + 1
     if too_long:
         yield None
@@ -222,7 +220,7 @@ def csv_items(
     A row with more or fewer cells than the header, bytes that are not text in ``charset``, a
     NUL byte, or a line longer than ``max_item_size`` is an unreadable item. Raises
     ``BodyError`` for a body without a header, with a column named twice or not at all, or
-    that ``csv`` cannot read on (a quoted cell never closed)."""
+    that ``csv`` cannot read on (a quoted cell never closed, a quote after a quoted cell)."""
     try:
         codec = codecs.lookup(charset)
     except LookupError as exc:
@@ -230,7 +228,7 @@ def csv_items(
     many = set(many_valued)
     problems: dict[int, dict[str, Any]] = {}  # physical line number → why it is unreadable
     longest = min(max_item_size, csv.field_size_limit())  # what csv reads in one field
-    reader = csv.reader(decoded_lines(chunks, codec.name, longest, problems))
+    reader = csv.reader(decoded_lines(chunks, codec.name, longest, problems), strict=True)
     try:
         header = next(reader)
     except StopIteration:

@@ -50,6 +50,20 @@ def api() -> APIClient:
     return APIClient()
 
 
+@pytest.fixture
+def run_jobs(monkeypatch, django_capture_on_commit_callbacks):
+    """Jobs are enqueued once the request's transaction commits; the test's transaction never
+    does, so each request's commit callbacks run as it ends (the immediate task backend then
+    runs the job before the response is returned)."""
+    original = APIClient.generic
+
+    def generic(self, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(APIClient, "generic", generic)
+
+
 def make_user(name: str, *permissions: str):
     user = get_user_model().objects.create_user(name, password="pw")
     user.user_permissions.set(Permission.objects.filter(codename__in=permissions))

@@ -19,21 +19,6 @@ URL = "/api/contacts/"
 ASYNC = {"HTTP_PREFER": "respond-async"}
 
 
-@pytest.fixture
-def run_jobs(monkeypatch, django_capture_on_commit_callbacks):
-    """Jobs are enqueued once the request's transaction commits; the test's transaction never
-    does, so each request's commit callbacks run as it ends."""
-    from rest_framework.test import APIClient
-
-    original = APIClient.generic
-
-    def generic(self, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(APIClient, "generic", generic)
-
-
 def items(n, prefix="c"):
     return [{"name": f"n{i}", "email": f"{prefix}{i}@example.com"} for i in range(n)]
 

@@ -76,19 +76,6 @@ def ann(user) -> APIClient:
     return client_for(user)
 
 
-@pytest.fixture
-def run_jobs(monkeypatch, django_capture_on_commit_callbacks):
-    """Jobs are enqueued once the request's transaction commits, which the test's never does:
-    each request's commit callbacks run as it ends."""
-    original = APIClient.generic
-
-    def generic(self, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(APIClient, "generic", generic)
-
-
 #: Each verb's method and Prefer header.
 VERBS = {
     "create": ("post", None),
@@ -906,4 +893,13 @@ def test_bodies_agree_with_the_database_and_with_the_per_item_path(
         outcomes = both_paths(monkeypatch, request)
         transaction.set_rollback(True)
     assert outcomes[True][:2] == outcomes[False][:2]
-    assert not outcomes[True][3], "the set-based write fell back to the per-item path"
+    if not passes_codes_around(batch, before):
+        assert not outcomes[True][3], "the set-based write fell back to the per-item path"
+
+
+def passes_codes_around(batch: list[dict], before: dict[int, dict]) -> bool:
+    """Whether an item takes the code another item's target holds: one UPDATE statement may
+    then meet the unique index mid-way (PostgreSQL checks it row by row), so the write falls
+    back to the per-item path, which must answer the same."""
+    held = {before[item["id"]]["code"]: item["id"] for item in batch if item.get("id") in before}
+    return any(held.get(item.get("code"), item.get("id")) != item.get("id") for item in batch)

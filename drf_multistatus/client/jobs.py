@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .parsing import MultiStatusBody, from_response
@@ -27,7 +28,8 @@ def wait_for_job(
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> MultiStatusBody:
-    """Poll a job's URL (honouring ``Retry-After``) until it ends; return its 207 body.
+    """Poll a job's URL (honouring ``Retry-After``) until it ends; return its 207 body with
+    every result (a big job's are read page by page, following ``Link: rel="next"``).
 
     ``on_progress`` gets each state while it runs (``state``, ``done``, ``total``,
     ``by_status``).
@@ -37,7 +39,7 @@ def wait_for_job(
     while True:
         response = session.get(url, headers=headers)
         if response.status_code != 200:  # 207 (or the shared status of every item)
-            return from_response(response)
+            return with_every_page(session, response, headers)
         state = response.json()
         if on_progress is not None:
             on_progress(state)
@@ -48,3 +50,30 @@ def wait_for_job(
         except ValueError:
             delay = interval
         sleep(delay)
+
+
+def with_every_page(session: Any, response: Any, headers: dict[str, str]) -> MultiStatusBody:
+    """The body of ``response`` with the results of the pages its ``Link`` header leads to."""
+    body = from_response(response)
+    results = list(body.results)
+    while (url := next_link(response)) is not None:
+        response = session.get(url, headers=headers)
+        if response.status_code != 200:
+            raise ValueError(f"The page of results at {url} answered {response.status_code}.")
+        results.extend(from_response(response).results)
+    return replace(body, results=results)
+
+
+def next_link(response: Any) -> str | None:
+    """The ``rel="next"`` target of a response's ``Link`` header (RFC 8288), if any."""
+    headers = getattr(response, "headers", None) or {}
+    for link in (headers.get("Link") or headers.get("link") or "").split(","):
+        target, _semicolon, parameters = link.partition(";")
+        rels = {
+            value.strip().strip('"')
+            for name, _eq, value in (p.partition("=") for p in parameters.split(";"))
+            if name.strip().lower() == "rel"
+        }
+        if "next" in " ".join(rels).split():
+            return target.strip().strip("<>")
+    return None
