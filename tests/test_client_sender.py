@@ -16,7 +16,7 @@ import httpx
 import pytest
 import requests
 
-from drf_multistatus.client import BatchRefused, MultiStatusError, send_batch
+from drf_multistatus.client import BatchRefused, MultiStatusError, send_batch, send_file
 
 
 class LosingProxy(http.server.ThreadingHTTPServer):
@@ -223,3 +223,73 @@ def test_send_batch_in_the_background(demo, tmp_path):
     assert [r.index for r in body] == list(range(3000))
     assert {r.status for r in body} == {201}
     assert len(rows(database, "bg")) == 3000
+
+
+def test_an_idempotency_key_makes_a_second_run_replay_the_first(demo):
+    base, database = demo
+    items = [{"name": "k", "email": f"keyed{i}@example.com"} for i in range(300)]
+    items[5] = {"name": "k", "email": "not an email"}
+    url = f"{base}/api/contacts/"
+    with requests.Session() as session:
+        session.auth = ("demo", "demo")
+        first = send_batch(session, url, items, batch_size=100, idempotency_key="import-7")
+        rows_after_first = rows(database, "keyed")
+        second = send_batch(session, url, items, batch_size=100, idempotency_key="import-7")
+        with pytest.raises(BatchRefused) as refused:  # the same key for other items
+            send_batch(session, url, items[::-1], batch_size=100, idempotency_key="import-7")
+    assert [(r.index, r.status) for r in second] == [(r.index, r.status) for r in first]
+    assert [r.data for r in second] == [r.data for r in first]
+    assert first.summary["by_status"] == {"201": 299, "422": 1}
+    assert rows(database, "keyed") == rows_after_first and len(rows_after_first) == 299
+    assert refused.value.status == 422
+
+
+def test_derived_keys_are_stable_and_distinct_per_request():
+    sessions = [CannedSession([(207, [201] * 2, {}), (207, [201, 503], {}), (207, [201], {})])]
+    sessions.append(CannedSession([(207, [201] * 2, {}), (207, [201, 503], {}), (207, [201], {})]))
+    for session in sessions:
+        send_batch(session, "http://x/", [{}] * 4, batch_size=2, idempotency_key="run", sleep=id)
+    keys = [[key for key, _items in session.sent] for session in sessions]
+    assert keys[0] == keys[1]
+    assert len(set(keys[0])) == 3 and all(k.startswith('"run-') for k in keys[0])
+
+
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_send_file_then_read_export_fix_and_retry(demo, tmp_path, library):
+    from .conftest import demo_env
+    from .test_workers import worker
+
+    base, database = demo
+    prefix = f"file-{library}-"
+    lines = ["name,email,age"]
+    for i in range(1200):
+        email = "wrong" if i % 100 == 7 else f"{prefix}{i:04d}@example.com"
+        lines.append(f"n{i},{email},{i % 90}")
+    upload = tmp_path / "contacts.csv"
+    upload.write_text("\r\n".join(lines) + "\r\n")
+    url = f"{base}/api/contacts/"
+    session = requests.Session() if library == "requests" else httpx.Client()
+    session.auth = ("demo", "demo")
+    with worker(demo_env(database), tmp_path / "worker.log"), session:
+        job = send_file(session, url, upload, idempotency_key=f"upload-{library}")
+        again = send_file(session, url, upload, idempotency_key=f"upload-{library}")
+        assert again.url == job.url  # one job per key
+        body = job.wait(interval=0.1, timeout=120)
+        failed = [i for i in range(1200) if i % 100 == 7]
+        assert [r.index for r in body.failed] == failed
+        assert [r.index for r in job.results(status="failed", page_size=5)] == failed
+        assert len(list(job.results(page_size=500))) == 1200
+
+        retried = job.retry()
+        assert [(r.index, r.status) for r in retried.wait(interval=0.1)] == [
+            (i, 422) for i in failed
+        ]
+
+        export = tmp_path / "failed.csv"
+        job.export(export, status="failed")
+        fixed = export.read_text().replace(",wrong,", f",{prefix}fixed@example.com,", 1)
+        fixed = fixed.replace(",wrong,", ",")  # the other rows lose the email they lacked
+        export.write_text(fixed)
+        rerun = send_file(session, url, export).wait(interval=0.1)
+    assert [r.status for r in rerun] == [201] + [400] * (len(failed) - 1)  # email required
+    assert len(rows(database, prefix)) == 1200 - len(failed) + 1

@@ -16,7 +16,9 @@ a new request, with a new key. The result is one body, in the caller's own index
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import random
 import time
 import uuid
@@ -25,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..results import summarize
-from .jobs import wait_for_job
+from .jobs import Job, wait_for_job
 from .parsing import MultiStatusBody, Result, from_response
 
 #: Whole-response statuses sent again with the same key.
@@ -60,6 +62,7 @@ def send_batch(
     raise_on_failure: bool = False,
     background: bool = False,
     job_timeout: float = 3600.0,
+    idempotency_key: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> MultiStatusBody:
     """Send ``items`` to ``url`` in as many bulk requests as needed; return every item's result,
@@ -68,6 +71,11 @@ def send_batch(
     With ``background``, each request asks for a background job (``Prefer: respond-async``;
     ``batch_size`` may then go up to the server's background limit) and its result is awaited
     with ``wait_for_job``.
+
+    Each request's ``Idempotency-Key`` is random, or, given an ``idempotency_key`` for the whole
+    list, derived from it and the items the request carries: the same call run again (after the
+    script itself crashed, say) sends the same keys, so the server replays what it already did
+    instead of doing it twice.
 
     Raises ``BatchRefused`` when the server refuses a request whole, the last transport error
     when a request could not be sent after ``retries`` attempts, and with ``raise_on_failure``
@@ -79,6 +87,7 @@ def send_batch(
     sender = _Sender(session, url, method, headers, retries, backoff, max_backoff, timeout)
     sender.sleep = sleep
     sender.job_timeout = job_timeout
+    sender.idempotency_key = idempotency_key
     results: dict[int, Result] = {}
     pending = list(range(len(items)))
     size = max(1, batch_size)
@@ -87,7 +96,7 @@ def send_batch(
         start = 0
         while start < len(pending):
             chunk = pending[start : start + size]
-            status, body, refused = sender.send([items[i] for i in chunk])
+            status, body, refused = sender.send([items[i] for i in chunk], (round_number, chunk))
             if status == 413 and len(chunk) > 1:
                 size = max(1, len(chunk) // 2)  # the server's limit is lower: halve and resend
                 continue
@@ -122,6 +131,7 @@ class _Sender:
 
     sleep: Callable[[float], None]
     job_timeout: float
+    idempotency_key: str | None = None
 
     def __init__(
         self,
@@ -145,9 +155,12 @@ class _Sender:
         self.is_httpx = type(session).__module__.split(".")[0] == "httpx"
         self.transport_errors = transport_errors()
 
-    def send(self, items: list[Any]) -> tuple[int, MultiStatusBody | None, Any]:
-        """``(status, body, None)``, or ``(status, None, error detail)`` for a refused request."""
-        key = str(uuid.uuid4())
+    def send(
+        self, items: list[Any], position: tuple[int, list[int]]
+    ) -> tuple[int, MultiStatusBody | None, Any]:
+        """``(status, body, None)``, or ``(status, None, error detail)`` for a refused request;
+        ``position``: the round and the caller's indexes of ``items``."""
+        key = self.key(*position)
         content = json.dumps(items).encode()
         headers = {
             "Content-Type": "application/json",
@@ -184,7 +197,14 @@ class _Sender:
                 return status, None, _detail(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def request(self, content: bytes, headers: dict[str, str]) -> Any:
+    def key(self, round_number: int, indexes: list[int]) -> str:
+        """A random key, or one derived from the caller's key, the round and the items."""
+        if self.idempotency_key is None:
+            return str(uuid.uuid4())
+        digest = hashlib.sha256(json.dumps([round_number, indexes]).encode()).hexdigest()
+        return f"{self.idempotency_key}-{digest[:32]}"
+
+    def request(self, content: Any, headers: dict[str, str]) -> Any:
         body = {"content": content} if self.is_httpx else {"data": content}
         return self.session.request(
             self.method, self.url, headers=headers, timeout=self.timeout, **body
@@ -221,3 +241,69 @@ def transport_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     return tuple(errors)
+
+
+#: Content types of the files ``send_file`` sends, by name ending.
+FILE_TYPES = {
+    ".csv": "text/csv",
+    ".ndjson": "application/x-ndjson",
+    ".jsonl": "application/x-ndjson",
+}
+
+
+def send_file(
+    session: Any,
+    url: str,
+    path: str | os.PathLike[str],
+    method: str = "POST",
+    *,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+    retries: int = 5,
+    backoff: float = 0.5,
+    max_backoff: float = 30.0,
+    timeout: float = 600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Job:
+    """Upload a file of items (CSV, JSON lines, or a JSON array) to ``url`` as one background
+    job, the body read from disk as it is sent; return the :class:`Job`.
+
+    The content type comes from the name (``.csv``, ``.ndjson``/``.jsonl``, else JSON) unless
+    given. With an ``idempotency_key`` the upload is sent again under it when its answer is lost
+    or the server is busy (the job is made once); without one it is sent once. Raises
+    ``BatchRefused`` when the server refuses the file whole (413, 415, 400, …).
+    """
+    suffix = os.path.splitext(str(path))[1].lower()
+    headers = {
+        "Content-Type": content_type or FILE_TYPES.get(suffix, "application/json"),
+        "Accept": "application/json",
+        **(headers or {}),
+    }
+    headers["Prefer"] = ", ".join(filter(None, [headers.get("Prefer"), "respond-async"]))
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = f'"{idempotency_key}"'
+    else:
+        retries = 0
+    sender = _Sender(session, url, method, headers, retries, backoff, max_backoff, timeout)
+    sender.sleep = sleep
+    for attempt in range(retries + 1):
+        last = attempt == retries
+        try:
+            with open(path, "rb") as file:
+                response = sender.request(file, headers)
+        except sender.transport_errors:
+            if last:
+                raise
+            sender.wait(attempt, None)
+            continue
+        status = response.status_code
+        retry_after = response.headers.get("Retry-After")
+        in_flight = status == 409 and retry_after is not None
+        if (status in RETRY_RESPONSE_STATUSES or in_flight) and not last:
+            sender.wait(attempt, retry_after)
+            continue
+        if status == 202 and "Location" in response.headers:
+            return Job(session, response.headers["Location"])
+        raise BatchRefused(status, _detail(response), [])
+    raise AssertionError("unreachable")  # pragma: no cover
