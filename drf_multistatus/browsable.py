@@ -6,6 +6,7 @@ import datetime
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -70,6 +71,35 @@ def job_outcome(multistatus: MultiStatus) -> dict[str, Any] | None:
     }
 
 
+def result_pages(data: MultiStatusData, view: Any, request: Any) -> dict[str, Any]:
+    """A page of a job's results: the links to its neighbours, to the results of one kind, and
+    to the files of them."""
+    on_results = getattr(view, "action", None) == "results"
+    base = request.path if on_results else request.path.rstrip("/") + "/results/"
+    wanted = request.query_params.get("status", "") if on_results else ""
+    rows = data.multistatus.results
+    return {
+        "next": data.get("next"),
+        "previous": data.get("previous"),
+        "first": rows[0].index if rows else None,
+        "last": rows[-1].index if rows else None,
+        "status": wanted,
+        "filters": [
+            {"label": label, "url": with_query(base, status=term), "current": term == wanted}
+            for label, term in (("All", ""), ("Failed", "failed"), ("Succeeded", "succeeded"))
+        ],
+        "downloads": [
+            {"label": label, "url": with_query(base, status=wanted, format=extension)}
+            for label, extension in (("CSV", "csv"), ("JSON lines", "ndjson"))
+        ],
+    }
+
+
+def with_query(path: str, **parameters: str) -> str:
+    query = urlencode({name: value for name, value in parameters.items() if value})
+    return f"{path}?{query}" if query else path
+
+
 def example_item(serializer: serializers.Serializer, number: int) -> dict[str, Any]:
     return {
         name: example_value(field, number)
@@ -109,6 +139,8 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
             ]
             context["multistatus_summary"] = data["summary"]
             context["bulk_job_outcome"] = job_outcome(data.multistatus)
+            if getattr(view, "ended_results", None) is not None:  # a job's results
+                context["multistatus_pages"] = result_pages(data, view, request)
         response = renderer_context.get("response")
         retry_after = response.get("Retry-After") if response is not None else None
         if retry_after and is_job_state(data):

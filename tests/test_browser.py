@@ -182,6 +182,27 @@ def test_job_page_shows_progress_then_the_results(chromium_path, demo, tmp_path)
         assert "HTTP 207 Multi-Status" in page.inner_text(".response-info")
         assert "1499 of 1500 items succeeded" in page.inner_text(".multistatus-summary")
         assert page.locator("tr.multistatus-item").nth(3).get_attribute("data-status") == "422"
+
+        page.click("a.multistatus-filter:text('Failed')")
+        page.wait_for_url("**/results/?status=failed")
+        assert [
+            row.get_attribute("data-index") for row in page.locator("tr.multistatus-item").all()
+        ] == ["3"]
+        download = page.get_attribute("a.multistatus-download:text('CSV')", "href")
+        assert download.endswith("results/?status=failed&format=csv")
+        exported = requests.get(base + download, auth=("demo", "demo"))
+        assert exported.headers["Content-Type"].startswith("text/csv")
+        assert exported.text.splitlines()[0].startswith("_index,_status,")
+        assert exported.text.splitlines()[1].startswith("3,422,")
+
+        page.goto(job_url + "results/?page_size=500")
+        page.click("a[rel=next]")
+        page.wait_for_selector("tr.multistatus-item[data-index='500']")
+        assert "Results 500 to 999" in page.inner_text(".multistatus-pages")
+        page.click("a[rel=prev]")
+        page.wait_for_selector("tr.multistatus-item[data-index='0']")
+        assert page.locator("tr.multistatus-item").count() == 500
+        page.screenshot(path=str(ARTIFACTS / "browsable-job-results.png"), full_page=True)
         browser.close()
     assert rows(database, "SELECT count(*) FROM contacts_contact WHERE email LIKE 'job%'") == [
         (1499,)
