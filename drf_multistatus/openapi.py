@@ -45,10 +45,26 @@ def destroy_request_body(lookup: tuple[str, dict[str, Any]], max_items: int | No
     key, key_schema = lookup
     item = {"type": "object", "properties": {key: key_schema}, "required": [key]}
     content = {media_type: {"schema": batch_schema(item, max_items)} for media_type in BODY_TYPES}
+    content.update({media_type: {"schema": schema} for media_type, schema in FILE_BODIES.items()})
     return {"content": content, "required": True}
 
 
 BODY_TYPES = ("application/json", *XML_MEDIA_TYPES)
+#: Bodies that are files of items, one item a line or row, each validated as a JSON item is.
+FILE_BODIES = {
+    "application/x-ndjson": {
+        "type": "string",
+        "description": "JSON lines: one item (a JSON object) per line; blank lines are skipped.",
+    },
+    "text/csv": {
+        "type": "string",
+        "description": (
+            "RFC 4180 CSV (UTF-8 unless `charset` says otherwise): a header row of field names, "
+            "then one item per row. An empty cell omits its field, `\\N` is null, a many-valued "
+            "field is a JSON array; `_index`, `_status` and `_errors` columns are ignored."
+        ),
+    },
+}
 
 
 def bulk_request_content(
@@ -63,6 +79,9 @@ def bulk_request_content(
         for media_type in [m for m in content if is_form_media_type(m)]:
             del content[media_type]
     for media_type, media in content.items():
+        if media_type in FILE_BODIES:
+            media["schema"] = dict(FILE_BODIES[media_type])
+            continue
         if is_form_media_type(media_type):
             continue
         item = media["schema"]
@@ -222,6 +241,10 @@ def whole_request_errors(max_items: int | None) -> dict[str, Any]:
     return {
         "400": {
             "description": "Not a list of items, or not parseable; no item was processed.",
+            "content": content,
+        },
+        "415": {
+            "description": "A content type the view does not read; no item was processed.",
             "content": content,
         },
         "413": {
