@@ -15,7 +15,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ from .results import ItemResult, describe_errors, is_success, load_result
 #: Results per page by default, and at most.
 PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
+#: Longer than any cursor this server writes: a longer one is refused unread.
+MAX_CURSOR_LENGTH = 100
 _CODE = re.compile(r"[1-5][0-9][0-9]")
 _CLASS = re.compile(r"[1-5]xx")
 
@@ -42,9 +44,15 @@ class StatusFilter:
     terms: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, value: str | Iterable[str] | None, name: str = "status") -> StatusFilter:
-        raw = value.split(",") if isinstance(value, str) else list(value or ())
-        terms = tuple(term.strip().lower() for term in raw if str(term).strip())
+    def parse(cls, value: Any, name: str = "status") -> StatusFilter:
+        """``value`` as a query parameter holds it (``"4xx,409"``) or a JSON body does (``409``,
+        ``["4xx", 409]``); 400 naming ``name`` for anything else."""
+        members = value if isinstance(value, list | tuple) else [] if value is None else [value]
+        terms: list[str] = []
+        for member in members:
+            if isinstance(member, bool) or not isinstance(member, str | int):
+                raise ValidationError({name: [_("Expected a status or a list of statuses.")]})
+            terms += [term.strip().lower() for term in str(member).split(",") if term.strip()]
         for term in terms:
             if term not in ("failed", "succeeded") and not (
                 _CODE.fullmatch(term) or _CLASS.fullmatch(term)
@@ -60,7 +68,7 @@ class StatusFilter:
                         ]
                     }
                 )
-        return cls(terms)
+        return cls(tuple(terms))
 
     def matches(self, status: int) -> bool:
         return not self.terms or any(self.term_matches(term, status) for term in self.terms)
@@ -203,14 +211,16 @@ def cursor(after: int | None = None, before: int | None = None) -> str:
 def read_cursor(value: str) -> tuple[int | None, int | None]:
     """``(after, before)`` from a cursor; 400 for one this server did not write."""
     try:
+        if len(value) > MAX_CURSOR_LENGTH:
+            raise ValueError(value)
         padded = value + "=" * (-len(value) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after, before = payload.get("after"), payload.get("before")
-        if not isinstance(after, int | None) or not isinstance(before, int | None):
+        if not all(isinstance(n, int | None) and not isinstance(n, bool) for n in (after, before)):
             raise ValueError(value)
         if (after is None) == (before is None):
             raise ValueError(value)
-    except (ValueError, binascii.Error, AttributeError) as exc:
+    except (ValueError, binascii.Error, AttributeError, RecursionError) as exc:
         raise ValidationError({"cursor": [_("Invalid cursor.")]}) from exc
     return after, before
 
@@ -259,7 +269,7 @@ def csv_rows(job: BulkJob, wanted: StatusFilter, non_field_key: str) -> Iterator
         values = item if isinstance(item, dict) and unreadable(item) is None else {}
         cells = [csv_cell(values[name]) if name in values else "" for name in fields]
         errors = "" if result.succeeded else describe_errors(result.errors, non_field_key)
-        yield row([result.index, result.status, *cells, errors])
+        yield row([result.index, result.status, *cells, csv_cell(errors)])
 
 
 def submitted_fields(job: BulkJob, wanted: StatusFilter) -> list[str]:

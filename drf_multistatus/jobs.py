@@ -8,6 +8,7 @@ UUID in it is what keeps them apart.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +37,7 @@ from rest_framework.settings import api_settings
 from . import submission
 from .idempotency import IdempotentRequest
 from .jobresults import (
+    PAGE_SIZE,
     StatusFilter,
     csv_rows,
     cursor,
@@ -67,36 +69,49 @@ class BulkJobSerializer(serializers.ModelSerializer):
     """A job's state: how many of its items are done, and their statuses so far."""
 
     by_status = serializers.SerializerMethodField()
+    retry_of = serializers.SerializerMethodField()
 
     class Meta:
         model = BulkJob
         fields = ["id", "state", "total", "done", "by_status", "atomic", "cancel_requested"]
-        fields += ["created", "started", "finished"]
+        fields += ["created", "started", "finished", "retry_of"]
 
     def get_by_status(self, job: BulkJob) -> dict[str, int]:
         return {code: job.counts[code] for code in sorted(job.counts)}
 
+    def get_retry_of(self, job: BulkJob) -> str | None:
+        """The URL of the job whose items this one sends again (null for a job submitted)."""
+        request = self.context.get("request")
+        if job.retry_of_id is None or request is None:
+            return None
+        return job_url(request, job.retry_of_id)
 
-def job_state(job: BulkJob, url: str | None = None) -> dict[str, Any]:
-    state = dict(BulkJobSerializer(job).data)
+
+def job_state(job: BulkJob, request: Request, url: str | None = None) -> dict[str, Any]:
+    state = dict(BulkJobSerializer(job, context={"request": request}).data)
     if url:
         state["href"] = url
     return state
 
 
-def job_url(request: Request, job: BulkJob) -> str:
-    return reverse(job_route_name(request, "detail"), kwargs={"pk": str(job.pk)}, request=request)
+def job_url(request: Request, job: BulkJob | uuid.UUID) -> str:
+    """The URL of ``job`` (a job or its id), under the namespace of the request's URL."""
+    pk = job.pk if isinstance(job, BulkJob) else job
+    return reverse(job_route_name(request, "detail"), kwargs={"pk": str(pk)}, request=request)
 
 
 def job_multistatus(job: BulkJob, request: Request) -> MultiStatus:
     """An ended job's 207: every result, or, past ``JOB_INLINE_RESULTS`` items, the summary of
     them all with the first page of results and the link to the next."""
     counts = {int(code): n for code, n in job.counts.items()}
-    if job.total <= multistatus_settings.JOB_INLINE_RESULTS:
+    inline = multistatus_settings.JOB_INLINE_RESULTS
+    if job.total <= inline:
         page = read_page(job, StatusFilter(), size=max(job.total, 1))
         return MultiStatus(results=page.results, atomic=job.atomic, minimal=job.minimal)
-    page = read_page(job, StatusFilter())
-    next_url = results_url(request, job, after=page.next_after)
+    size = max(min(PAGE_SIZE, inline), 1)  # never more results than the setting lets in
+    page = read_page(job, StatusFilter(), size)
+    query = {"page_size": size} if size != PAGE_SIZE else {}
+    next_url = results_url(request, job, after=page.next_after, **query)
     return MultiStatus(
         results=page.results,
         atomic=job.atomic,
@@ -156,7 +171,7 @@ def accepted(request: Request, job: BulkJob, applied: Sequence[str] = ()) -> Res
     headers = {"Location": url, **RUNNING}
     if applied:
         headers["Preference-Applied"] = ", ".join(applied)
-    return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED, headers=headers)
+    return Response(job_state(job, request, url), status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class JobPagination(pagination.CursorPagination):
@@ -170,6 +185,38 @@ class JobEnded(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("This job has ended; there is nothing to cancel.")
     default_code = "job_ended"
+
+
+class JobNotEnded(exceptions.APIException):
+    """A retry of a job still running: its results are not all known yet (``Retry-After``)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This job has not ended yet; retry its items once it has.")
+    default_code = "job_not_ended"
+    wait = RETRY_AFTER
+
+
+class NothingToRetry(exceptions.APIException):
+    """A retry that would send no item: refused rather than run as an empty job."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _(
+        "No result of this job has the statuses asked for; there is nothing to retry."
+    )
+    default_code = "nothing_to_retry"
+
+
+def retry_statuses(data: Any) -> StatusFilter:
+    """The statuses a retry's body asks for (a JSON object's ``status``, or a form's); by
+    default, ``failed``."""
+    if hasattr(data, "getlist"):
+        value = data.getlist("status")
+    elif isinstance(data, Mapping):
+        value = data.get("status")
+    else:
+        message = _('Expected an object such as {"status": ["failed"]}.')
+        raise exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [message]})
+    return StatusFilter.parse(["failed"] if value in (None, "", []) else value)
 
 
 class BulkJobViewSet(
@@ -217,7 +264,7 @@ class BulkJobViewSet(
             return Response(multistatus.as_data(), status=code, headers=link_header(multistatus))
         resume_if_stale(job)
         url = request.build_absolute_uri(request.path)
-        return Response(job_state(job, url), status=status.HTTP_200_OK, headers=RUNNING)
+        return Response(job_state(job, request, url), status=status.HTTP_200_OK, headers=RUNNING)
 
     @action(detail=True, methods=["get"])
     def results(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -263,7 +310,10 @@ class BulkJobViewSet(
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A new job over this one's items whose results match ``{"status": [...]}`` (by
-        default, every failed one), under their indexes here; once per ``Idempotency-Key``."""
+        default, every failed one), under their indexes here; once per ``Idempotency-Key``.
+
+        Only an ended job is retried (409 ``job_not_ended`` before), and only where some result
+        matches: a retry with nothing to send is 409 ``nothing_to_retry``, not an empty job."""
         job = self.get_object()
         header = request.META.get("HTTP_IDEMPOTENCY_KEY")
         if header is None:
@@ -274,8 +324,11 @@ class BulkJobViewSet(
 
     def submit_retry(self, job: BulkJob) -> Response:
         request = self.request
-        data = request.data if isinstance(request.data, Mapping) else {}
-        wanted = StatusFilter.parse(data.get("status") or ["failed"])
+        if not job.ended:
+            raise JobNotEnded
+        wanted = retry_statuses(request.data)
+        if not any(n and wanted.matches(int(code)) for code, n in job.counts.items()):
+            raise NothingToRetry
         return accepted(request, submission.retry(job, wanted, request))
 
     def get_renderer_context(self) -> dict[str, Any]:
@@ -295,4 +348,5 @@ class BulkJobViewSet(
         BulkJob.objects.filter(pk=job.pk).update(cancel_requested=True)
         job.refresh_from_db()
         url = request.build_absolute_uri(request.path)
-        return Response(job_state(job, url), status=status.HTTP_202_ACCEPTED, headers=RUNNING)
+        state = job_state(job, request, url)
+        return Response(state, status=status.HTTP_202_ACCEPTED, headers=RUNNING)

@@ -135,7 +135,8 @@ class Job:
 
     def retry(self, status: Sequence[str] = (), idempotency_key: str | None = None) -> Job:
         """A new job over this one's items whose results match ``status`` (by default, the
-        failed ones); its results keep this job's indexes."""
+        failed ones); its results keep this job's indexes. Raises ``ValueError`` when the
+        server refuses: 409 for a job not ended or with no such result."""
         headers = {**JSON, "Content-Type": "application/json"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = f'"{idempotency_key}"'
