@@ -2,6 +2,7 @@
 
     python bench/run.py                      # SQLite in memory and PostgreSQL, N = 100, 1000, 10000
     python bench/run.py --db sqlite --sizes 100,1000
+    python bench/imports.py --rows 1000000     # files imported as jobs (run.py runs it last)
 
 Every table comes from one process and one database, so its rows compare like with like:
 median and min-max wall time over the repetitions, items per second, ratio to the baselines,
@@ -38,6 +39,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--job-size", type=int, default=100_000, help="PostgreSQL only; 0: skip")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=1_000_000,
+        help="files imported as jobs on PostgreSQL (bench/imports.py); 0: skip",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -56,6 +63,9 @@ def main() -> None:
         command = [sys.executable, __file__, "--child", "--sizes", args.sizes]
         command += ["--repeat", str(args.repeat), "--job-size", str(args.job_size)]
         failed |= subprocess.run(command, env=env, cwd=ROOT).returncode != 0
+    if args.import_rows and args.db != "sqlite":
+        command = [sys.executable, str(ROOT / "bench" / "imports.py"), "--rows"]
+        failed |= subprocess.run([*command, str(args.import_rows)], cwd=ROOT).returncode != 0
     sys.exit(1 if failed else 0)
 
 
