@@ -5,10 +5,11 @@ synchronously in requests of 1,000.
     python bench/imports.py --rows 100000
 
 The demo project (contacts, naming neither company nor tags here) on a PostgreSQL database of
-its own, served by gunicorn (one worker) with one ``db_worker``, both started afresh for each way
-so that their peak memory is that way's. One row in 10,000 has an invalid email. Printed side by side: the
-total time and rows per second of each way, the web worker's and the task worker's peak resident
-memory, and how fast the ended job's results are read. The targets are checked at the end.
+its own, served by gunicorn (one worker) with one ``db_worker``, both started afresh for each
+way so that their peak memory is that way's. One row in 10,000 has an invalid email. Printed
+side by side: the total time and rows per second of each way, the web worker's and the task
+worker's peak resident memory, and how fast the ended job's results are read. The targets are
+checked at the end.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ class BatchContext:
     indexes: Sequence[int] | None = None
     seen: Mapping[Key, int] = field(default_factory=dict)
     report: bool = True  # one log record and signal for this run (a job reports once, itself)
+    dry_run: bool = False  # Prefer: tx=rollback: answered as it would be, then rolled back
 
     @property
     def item_indexes(self) -> Sequence[int]:

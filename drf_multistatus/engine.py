@@ -52,7 +52,8 @@ class Ran:
 
 
 class RollbackBatch(Exception):
-    """Raised inside the batch transaction to undo an atomic batch that had a failure."""
+    """Raised inside the batch transaction to undo it: an atomic batch that had a failure, or a
+    dry run."""
 
     def __init__(self, results: list[ItemResult]) -> None:
         self.results = results
@@ -60,17 +61,25 @@ class RollbackBatch(Exception):
 
 def run(operation: Operation, context: BatchContext) -> Ran:
     """Run ``operation`` over ``context.items`` inside one transaction; in an atomic batch with a
-    failure, roll everything back and report the items that had succeeded 424."""
+    failure, roll everything back and report the items that had succeeded 424. A dry run is
+    rolled back whatever its outcome (with the ``on_commit`` callbacks its items registered),
+    and its created objects have no href: nothing is there to point at."""
     started = time.perf_counter()
     try:
         # Inside another transaction (an Idempotency-Key's, a job chunk's), only an atomic batch
-        # needs a savepoint of its own: to roll back its writes and still record its 424s.
-        with transaction.atomic(using=context.database, savepoint=context.atomic):
+        # or a dry run needs a savepoint of its own: to roll its writes back, results kept.
+        savepoint = context.atomic or context.dry_run
+        with transaction.atomic(using=context.database, savepoint=savepoint):
             results, named = run_items(operation, context)
-            if context.atomic and any(not result.succeeded for result in results):
+            failed = context.atomic and any(not result.succeeded for result in results)
+            if failed or context.dry_run:
                 raise RollbackBatch(results)
     except RollbackBatch as rollback:
-        results = fail_dependents(rollback.results)
+        results = rollback.results
+        if context.atomic and any(not result.succeeded for result in results):
+            results = fail_dependents(results)
+        if context.dry_run:
+            results = [unwritten(result) for result in results]
     multistatus = MultiStatus(results=results, atomic=context.atomic, minimal=context.minimal)
     if context.report:  # after the outermost transaction commits (at once without one)
         duration = time.perf_counter() - started
@@ -78,6 +87,11 @@ def run(operation: Operation, context: BatchContext) -> Ran:
             lambda: report(context, multistatus, duration), using=context.database
         )
     return Ran(multistatus, named)
+
+
+def unwritten(result: ItemResult) -> ItemResult:
+    """A dry run's result: an object it created is gone again, its href with it."""
+    return replace(result, href=None) if result.status == status.HTTP_201_CREATED else result
 
 
 def refuse(context: BatchContext, exc: Exception) -> MultiStatus:
@@ -256,10 +270,12 @@ def report(context: BatchContext, multistatus: MultiStatus, duration: float) -> 
         "failed": counts["failed"],
         "by_status": counts["by_status"],
         "atomic": multistatus.atomic,
+        "dry_run": context.dry_run,
         "duration_ms": round(duration * 1000, 3),
     }
     logger.info(
-        "bulk %s %s: %d items, %d succeeded, %d failed (%s) in %.1f ms",
+        "bulk %s%s %s: %d items, %d succeeded, %d failed (%s) in %.1f ms",
+        "dry run of " if context.dry_run else "",
         summary["method"],
         summary["path"],
         summary["items"],

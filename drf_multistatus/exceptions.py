@@ -102,6 +102,16 @@ class InvalidIdempotencyKey(FormattedException):
     default_code = "invalid_idempotency_key"
 
 
+class PreferenceNotHonoured(exceptions.ParseError):
+    """``Prefer: handling=strict`` with a preference this request cannot honour (RFC 7240)."""
+
+    default_detail = _("This request cannot honour Prefer: %(preferences)s (handling=strict).")
+    default_code = "preference_not_honoured"
+
+    def __init__(self, preferences: list[str]) -> None:
+        super().__init__(self.default_detail % {"preferences": ", ".join(preferences)})
+
+
 class IdempotencyKeyRequired(exceptions.ParseError):
     default_detail = _(
         'This endpoint requires an Idempotency-Key header, e.g. Idempotency-Key: "<a new UUID>".'

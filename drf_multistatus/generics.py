@@ -28,13 +28,21 @@ from .exceptions import (
     BatchTooLarge,
     IdempotencyKeyRequired,
     NotABatch,
+    PreferenceNotHonoured,
 )
 from .hrefs import DetailHrefs
 from .idempotency import IdempotentRequest
 from .metadata import BulkMetadata
 from .operations import Operation
 from .parsers import StreamedBatch
-from .preferences import RESPOND_ASYNC, RETURN_MINIMAL, prefers
+from .preferences import (
+    HANDLING_STRICT,
+    RESPOND_ASYNC,
+    RETURN_MINIMAL,
+    TX_ROLLBACK,
+    prefers,
+    unhonoured,
+)
 from .results import ItemResult, MultiStatus
 from .schemas import MultiStatusSchema
 from .settings import WHEN_MIXED, multistatus_settings, view_setting
@@ -64,6 +72,7 @@ class MultiStatusMixin(ViewBase):
     # Lock update and delete targets (SELECT ... FOR UPDATE) until the batch commits.
     lock_bulk_targets: bool = True
     idempotency_key_required: bool | None = None
+    allow_dry_run: bool | None = None  # Prefer: tx=rollback; None: the ALLOW_DRY_RUN setting
     xml_style: str | None = None  # "status" or "propstat"; None: the XML_STYLE setting
 
     action: str | None  # set by DRF's ViewSetMixin
@@ -144,6 +153,11 @@ class MultiStatusMixin(ViewBase):
         """``Prefer: return=minimal``: successful items without their data."""
         return prefers(request, RETURN_MINIMAL)
 
+    def is_dry_run(self, request: Request) -> bool:
+        """``Prefer: tx=rollback``, where the view allows dry runs."""
+        allowed = view_setting(self, "allow_dry_run", "ALLOW_DRY_RUN")
+        return bool(allowed) and prefers(request, TX_ROLLBACK)
+
     # Running a batch ------------------------------------------------------------------------
 
     def run_bulk(self, operation: Operation) -> Response:
@@ -151,12 +165,18 @@ class MultiStatusMixin(ViewBase):
         results, once per ``Idempotency-Key``."""
         operation.check_permissions(self)
         request = self.request
+        background, dry_run = self.is_background(request), self.is_dry_run(request)
         applied = [operation.preference_applied] if operation.preference_applied else []
         if self.is_minimal(request):
             applied.append(RETURN_MINIMAL)
+        if dry_run:
+            applied.append(TX_ROLLBACK)
+        strict = prefers(request, HANDLING_STRICT)
+        if strict and (missing := unhonoured(request, [RESPOND_ASYNC] * background + applied)):
+            raise PreferenceNotHonoured(missing)
 
         def respond() -> Response:
-            if self.is_background(request):
+            if background:
                 job = submission.submit(self, operation)
                 return jobs.accepted(request, job, [RESPOND_ASYNC, *applied])
             items = operation.items
@@ -164,7 +184,8 @@ class MultiStatusMixin(ViewBase):
             headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
             return self.multistatus_response(ran.multistatus, headers)
 
-        return self.respond_once(respond)
+        # A dry run stores no outcome under its key: the real request may use the key next.
+        return respond() if dry_run else self.respond_once(respond)
 
     def get_batch_context(self, items: Sequence[Any]) -> BatchContext:
         request = self.request
@@ -174,6 +195,7 @@ class MultiStatusMixin(ViewBase):
             database=self.get_bulk_database(),
             atomic=self.is_atomic_batch(request),
             minimal=self.is_minimal(request),
+            dry_run=self.is_dry_run(request),
         )
 
     def respond_once(self, respond: Callable[[], Response]) -> Response:

@@ -49,6 +49,7 @@ from .jobresults import (
 )
 from .models import BulkJob
 from .parsers import multistatus_parser_classes
+from .preferences import TX_ROLLBACK
 from .renderers import (
     MultiStatusXMLRenderer,
     ResultsCSVRenderer,
@@ -74,7 +75,7 @@ class BulkJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = BulkJob
         fields = ["id", "state", "total", "done", "by_status", "atomic", "cancel_requested"]
-        fields += ["created", "started", "finished", "retry_of"]
+        fields += ["created", "started", "finished", "retry_of", "dry_run"]
 
     def get_by_status(self, job: BulkJob) -> dict[str, int]:
         return {code: job.counts[code] for code in sorted(job.counts)}
@@ -329,7 +330,8 @@ class BulkJobViewSet(
         wanted = retry_statuses(request.data)
         if not any(n and wanted.matches(int(code)) for code, n in job.counts.items()):
             raise NothingToRetry
-        return accepted(request, submission.retry(job, wanted, request))
+        again = submission.retry(job, wanted, request)
+        return accepted(request, again, [TX_ROLLBACK] if again.dry_run else [])
 
     def get_renderer_context(self) -> dict[str, Any]:
         """An ended job's 207 is rendered as its request's would have been: in XML, that takes

@@ -57,6 +57,9 @@ class BulkJob(models.Model):
     options = models.JSONField(default=dict)
     atomic = models.BooleanField(default=False)
     minimal = models.BooleanField(default=False)
+    dry_run = models.BooleanField(
+        default=False, help_text="Prefer: tx=rollback: run, answer, and roll every write back."
+    )
     # Progress.
     state = models.CharField(max_length=10, choices=STATES, default=QUEUED)
     total = models.PositiveIntegerField()

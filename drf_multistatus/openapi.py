@@ -6,7 +6,14 @@ from typing import Any
 
 from .actions import bulk_twin
 from .namespaces import DAV_NAMESPACE, XML_MEDIA_TYPES
-from .preferences import MERGE_DUPLICATES, RESPOND_ASYNC, RETURN_MINIMAL
+from .preferences import (
+    HANDLING_STRICT,
+    MERGE_DUPLICATES,
+    RESPOND_ASYNC,
+    RETURN_MINIMAL,
+    TX_ROLLBACK,
+)
+from .settings import view_setting
 
 
 def bulk_operation(view: Any, method: str) -> str | None:
@@ -18,11 +25,18 @@ def bulk_operation(view: Any, method: str) -> str | None:
 def prefer_parameter(view: Any, operation: str) -> dict[str, Any]:
     """The ``Prefer`` header of a bulk operation (RFC 7240): background jobs and minimal
     answers everywhere; upserts on POST where the view has ``upsert_fields``."""
-    values = [RESPOND_ASYNC, RETURN_MINIMAL]
+    values = [RESPOND_ASYNC, RETURN_MINIMAL, HANDLING_STRICT]
     description = (
         f"`{RESPOND_ASYNC}`: run the batch as a background job (202, `Location` the job's URL; "
-        f"GET it until it answers 207). `{RETURN_MINIMAL}`: successful items without `data`."
+        f"GET it until it answers 207). `{RETURN_MINIMAL}`: successful items without `data`. "
+        f"`{HANDLING_STRICT}`: 400 instead of ignoring a preference the request cannot honour."
     )
+    if view_setting(view, "allow_dry_run", "ALLOW_DRY_RUN"):
+        values.append(TX_ROLLBACK)
+        description += (
+            f" `{TX_ROLLBACK}`: a dry run — the batch runs and answers as it would, then every "
+            "write is rolled back (created items have no `href`)."
+        )
     fields = tuple(getattr(view, "upsert_fields", ()) or ())
     if operation == "create" and fields:
         values.append(MERGE_DUPLICATES)

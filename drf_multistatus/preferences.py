@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django.http import HttpRequest
 from rest_framework.request import Request
@@ -13,6 +14,10 @@ MERGE_DUPLICATES = "resolution=merge-duplicates"
 RETURN_MINIMAL = "return=minimal"
 #: RFC 7240: answer 202 at once and do the work in the background.
 RESPOND_ASYNC = "respond-async"
+#: PostgREST's dry run: the batch runs as it would, answers, and is rolled back.
+TX_ROLLBACK = "tx=rollback"
+#: RFC 7240: a preference the server cannot honour refuses the request (400), not ignored.
+HANDLING_STRICT = "handling=strict"
 
 _PREFERENCE = re.compile(r'\s*([^\s=;,]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?[^,]*')
 
@@ -30,6 +35,20 @@ def preferences(request: Request | HttpRequest) -> dict[str, str]:
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         found.setdefault(name, value)
     return found
+
+
+#: Preferences every bulk request honours by doing what it does anyway.
+ALWAYS_HONOURED = frozenset(
+    {"return=representation", "tx=commit", HANDLING_STRICT, "handling=lenient"}
+)
+
+
+def unhonoured(request: Request | HttpRequest, applied: Iterable[str]) -> list[str]:
+    """The request's preferences that ``applied`` (and what is always honoured) leaves out,
+    as ``name`` or ``name=value``."""
+    honoured = {preference.lower() for preference in (*applied, *ALWAYS_HONOURED)}
+    asked = (f"{name}={value}" if value else name for name, value in preferences(request).items())
+    return [preference for preference in asked if preference.lower() not in honoured]
 
 
 def prefers(request: Request | HttpRequest, preference: str) -> bool:

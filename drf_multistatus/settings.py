@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # Jobs a user (or the anonymous clients together) may have queued or running at once; one
     # more answers 429 with Retry-After. None: no limit.
     "MAX_ACTIVE_JOBS": 10,
+    # Whether `Prefer: tx=rollback` runs a bulk request as a dry run (rolled back once answered);
+    # where not, the preference is ignored, or with `handling=strict` refused.
+    "ALLOW_DRY_RUN": True,
 }
 
 VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)

@@ -14,6 +14,7 @@ from .bodies import unreadable
 from .exceptions import BatchTooLarge, TooManyJobs
 from .jobresults import StatusFilter, all_matching
 from .models import BulkJob, BulkJobChunk
+from .preferences import TX_ROLLBACK, prefers
 from .settings import multistatus_settings
 from .tasks import enqueue
 from .worker import JOB_REQUEST_HEADERS
@@ -43,6 +44,7 @@ def submit(view: Any, operation: Operation) -> BulkJob:
             options=operation.options(),
             atomic=view.is_atomic_batch(request),
             minimal=view.is_minimal(request),
+            dry_run=view.is_dry_run(request),
             total=0,
         )
         fields: dict[str, None] = {}
@@ -71,6 +73,7 @@ def retry(job: BulkJob, wanted: StatusFilter, request: Request) -> BulkJob:
             options=job.options,
             atomic=job.atomic,
             minimal=job.minimal,
+            dry_run=multistatus_settings.ALLOW_DRY_RUN and prefers(request, TX_ROLLBACK),
             fields=job.fields,
             total=0,
             retry_of=job,

@@ -72,7 +72,7 @@ def run_chunks(job_id: Any) -> None:
     if first_start:
         logger.info("bulk job %s started: %s %s, %d items", job.pk, job.method, job.path, job.total)
         bulk_job_started.send(sender=BulkJob, job=job)
-    if job.atomic:
+    if job.atomic or job.dry_run:  # a dry run, too, must see every earlier item's writes
         run_atomic(job)
         return
     seen: dict[Key, int] = {}  # the targets earlier chunks named: a later item naming one is 409
@@ -100,7 +100,8 @@ def run_chunk(job: BulkJob, chunk_id: int, seen: Mapping[Key, int]) -> Mapping[K
 
 
 def run_atomic(job: BulkJob) -> None:
-    """All items in one transaction, with the chunks' results and the progress."""
+    """All items in one transaction, with the chunks' results and the progress (a dry run's
+    writes rolled back, its results kept)."""
     with transaction.atomic(using=router.db_for_write(BulkJobChunk)):
         chunks = list(job.chunks.select_for_update().filter(results__isnull=True))
         if not chunks:
@@ -112,7 +113,7 @@ def run_atomic(job: BulkJob) -> None:
             indexes=[index for chunk in chunks for index in chunk_indexes(chunk)],
             items=[item for chunk in chunks for item in chunk.items],
         )
-        multistatus, _named = run_items(job, whole, {}, atomic=True)
+        multistatus, _named = run_items(job, whole, {}, atomic=job.atomic)
         for chunk in chunks:
             part = multistatus.results[chunk.start : chunk.start + len(chunk.items)]
             store_results(job, chunk, part)
@@ -143,6 +144,7 @@ def prepare(
     """The job's operation over a chunk's items, and the context to run it with."""
     operation = import_string(job.operation)(view, chunk.items, **job.options)
     context = BatchContext(
+        dry_run=job.dry_run,
         view=view,
         items=chunk.items,
         database=view.get_bulk_database(),

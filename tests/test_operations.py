@@ -49,6 +49,7 @@ def test_one_log_record_and_one_signal_per_bulk_request(
         "failed": 2,
         "by_status": {"422": 1, "424": 1},
         "atomic": True,
+        "dry_run": False,
     }
     records = [r for r in caplog.records if r.name == "drf_multistatus"]
     assert len(records) == 1

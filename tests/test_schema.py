@@ -91,11 +91,18 @@ def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
     assert set(prefer[0]["schema"]["enum"]) == {
         "respond-async",
         "return=minimal",
+        "tx=rollback",
+        "handling=strict",
         "resolution=merge-duplicates",
     }
     tags = spectacular_schema["paths"]["/api/tags/"]
     tag_prefer = [p for p in tags["post"]["parameters"] if p["name"] == "Prefer"]
-    assert set(tag_prefer[0]["schema"]["enum"]) == {"respond-async", "return=minimal"}
+    assert set(tag_prefer[0]["schema"]["enum"]) == {
+        "respond-async",
+        "return=minimal",
+        "tx=rollback",
+        "handling=strict",
+    }
     accepted = delete["responses"]["202"]["content"]["application/json"]["schema"]
     states = ["queued", "running", "finished", "cancelled", "failed"]
     assert accepted["properties"]["state"]["enum"] == states
