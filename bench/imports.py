@@ -176,7 +176,9 @@ def background(base: str, web: int, worker: int, path: Path, format: str) -> dic
                 headers={"Content-Type": CONTENT_TYPES[format], "Prefer": "respond-async"},
                 timeout=900,
             )
-        assert response.status_code == 202, response.content[:300]
+        if response.status_code != 202:
+            log = (path.parent / "web.log").read_text()[-5000:]
+            raise AssertionError(f"{response.status_code}: {response.content[:300]!r}\n{log}")
         stored = time.perf_counter() - start
         web_peak = peak_mib(web)
         url = response.headers["Location"]

@@ -125,5 +125,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"drf_multistatus": {"handlers": ["console"], "level": "INFO"}},
+    # Errors (a 500's traceback among them) on the console, DEBUG or not.
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"drf_multistatus": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

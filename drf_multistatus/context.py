@@ -68,6 +68,7 @@ class BatchContext:
     seen: Mapping[Key, int] = field(default_factory=dict)
     report: bool = True  # one log record and signal for this run (a job reports once, itself)
     dry_run: bool = False  # Prefer: tx=rollback: answered as it would be, then rolled back
+    request_id: str | None = None  # the id of the request (a job's: the one that submitted it)
 
     @property
     def item_indexes(self) -> Sequence[int]:

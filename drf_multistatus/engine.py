@@ -80,7 +80,12 @@ def run(operation: Operation, context: BatchContext) -> Ran:
             results = fail_dependents(results)
         if context.dry_run:
             results = [unwritten(result) for result in results]
-    multistatus = MultiStatus(results=results, atomic=context.atomic, minimal=context.minimal)
+    multistatus = MultiStatus(
+        results=results,
+        atomic=context.atomic,
+        minimal=context.minimal,
+        request_id=context.request_id,
+    )
     if context.report:  # after the outermost transaction commits (at once without one)
         duration = time.perf_counter() - started
         transaction.on_commit(
@@ -271,6 +276,7 @@ def report(context: BatchContext, multistatus: MultiStatus, duration: float) -> 
         "by_status": counts["by_status"],
         "atomic": multistatus.atomic,
         "dry_run": context.dry_run,
+        "request_id": context.request_id,
         "duration_ms": round(duration * 1000, 3),
     }
     logger.info(

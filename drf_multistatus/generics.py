@@ -43,6 +43,8 @@ from .preferences import (
     prefers,
     unhonoured,
 )
+from .requestid import HEADER as REQUEST_ID_HEADER
+from .requestid import request_id
 from .results import ItemResult, MultiStatus
 from .schemas import MultiStatusSchema
 from .settings import WHEN_MIXED, multistatus_settings, view_setting
@@ -76,6 +78,12 @@ class MultiStatusMixin(ViewBase):
     xml_style: str | None = None  # "status" or "propstat"; None: the XML_STYLE setting
 
     action: str | None  # set by DRF's ViewSetMixin
+
+    @cached_property
+    def bulk_request_id(self) -> str:
+        """The id of this request (``X-Request-ID``, see ``requestid``); the hooks may read it,
+        a job's as its submitting request had it."""
+        return request_id(self.request)
 
     # Request --------------------------------------------------------------------------------
 
@@ -181,7 +189,9 @@ class MultiStatusMixin(ViewBase):
                 return jobs.accepted(request, job, [RESPOND_ASYNC, *applied])
             items = operation.items
             ran = engine.run(operation, self.get_batch_context(list_of(items)))
-            headers = {"Preference-Applied": ", ".join(applied)} if applied else {}
+            headers = {REQUEST_ID_HEADER: self.bulk_request_id}
+            if applied:
+                headers["Preference-Applied"] = ", ".join(applied)
             return self.multistatus_response(ran.multistatus, headers)
 
         # A dry run stores no outcome under its key: the real request may use the key next.
@@ -196,6 +206,7 @@ class MultiStatusMixin(ViewBase):
             atomic=self.is_atomic_batch(request),
             minimal=self.is_minimal(request),
             dry_run=self.is_dry_run(request),
+            request_id=self.bulk_request_id,
         )
 
     def respond_once(self, respond: Callable[[], Response]) -> Response:

@@ -199,6 +199,7 @@ def dump_data(data: Any) -> dict[str, Any]:
             "multistatus": {
                 "atomic": multistatus.atomic,
                 "minimal": multistatus.minimal,
+                "request_id": multistatus.request_id,
                 "results": [dump_result(result) for result in multistatus.results],
             }
         }
@@ -212,5 +213,6 @@ def load_data(stored: Mapping[str, Any]) -> Any:
             results=[load_result(result) for result in multistatus["results"]],
             atomic=multistatus["atomic"],
             minimal=multistatus.get("minimal", False),
+            request_id=multistatus.get("request_id"),
         ).as_data()
     return load(stored["data"])

@@ -56,6 +56,7 @@ from .renderers import (
     ResultsNDJSONRenderer,
     multistatus_renderer_classes,
 )
+from .requestid import HEADER as REQUEST_ID_HEADER
 from .results import MultiStatus
 from .settings import PROPSTAT_STYLE, multistatus_settings, view_setting
 from .tasks import resume_if_stale
@@ -75,7 +76,7 @@ class BulkJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = BulkJob
         fields = ["id", "state", "total", "done", "by_status", "atomic", "cancel_requested"]
-        fields += ["created", "started", "finished", "retry_of", "dry_run"]
+        fields += ["created", "started", "finished", "retry_of", "dry_run", "request_id"]
 
     def get_by_status(self, job: BulkJob) -> dict[str, int]:
         return {code: job.counts[code] for code in sorted(job.counts)}
@@ -108,7 +109,12 @@ def job_multistatus(job: BulkJob, request: Request) -> MultiStatus:
     inline = multistatus_settings.JOB_INLINE_RESULTS
     if job.total <= inline:
         page = read_page(job, StatusFilter(), size=max(job.total, 1))
-        return MultiStatus(results=page.results, atomic=job.atomic, minimal=job.minimal)
+        return MultiStatus(
+            results=page.results,
+            atomic=job.atomic,
+            minimal=job.minimal,
+            request_id=job.request_id or None,
+        )
     size = max(min(PAGE_SIZE, inline), 1)  # never more results than the setting lets in
     page = read_page(job, StatusFilter(), size)
     query = {"page_size": size} if size != PAGE_SIZE else {}
@@ -117,6 +123,7 @@ def job_multistatus(job: BulkJob, request: Request) -> MultiStatus:
         results=page.results,
         atomic=job.atomic,
         minimal=job.minimal,
+        request_id=job.request_id or None,
         counts=counts,
         paged=True,
         next=next_url,
@@ -169,7 +176,7 @@ def accepted(request: Request, job: BulkJob, applied: Sequence[str] = ()) -> Res
     """202: the job's state, its URL in ``Location``; ``applied``: the preferences it applies
     (``respond-async`` first)."""
     url = job_url(request, job)
-    headers = {"Location": url, **RUNNING}
+    headers = {"Location": url, REQUEST_ID_HEADER: job.request_id, **RUNNING}
     if applied:
         headers["Preference-Applied"] = ", ".join(applied)
     return Response(job_state(job, request, url), status=status.HTTP_202_ACCEPTED, headers=headers)
@@ -286,6 +293,7 @@ class BulkJobViewSet(
             results=page.results,
             atomic=job.atomic,
             minimal=job.minimal,
+            request_id=job.request_id or None,
             counts={int(code): n for code, n in job.counts.items()},
             paged=True,
             next=results_url(request, job, after=page.next_after, **query),

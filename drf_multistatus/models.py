@@ -60,6 +60,9 @@ class BulkJob(models.Model):
     dry_run = models.BooleanField(
         default=False, help_text="Prefer: tx=rollback: run, answer, and roll every write back."
     )
+    request_id = models.CharField(
+        max_length=200, blank=True, db_index=True, help_text="the submitting request's id"
+    )
     # Progress.
     state = models.CharField(max_length=10, choices=STATES, default=QUEUED)
     total = models.PositiveIntegerField()

@@ -96,6 +96,7 @@ class MultiStatus:
     paged: bool = False  # one page of results: the body links the next and the previous
     next: str | None = None
     previous: str | None = None
+    request_id: str | None = None  # the id of the request the results answer
 
     @property
     def succeeded(self) -> list[ItemResult]:
@@ -106,9 +107,11 @@ class MultiStatus:
         return [result for result in self.results if not result.succeeded]
 
     def summary(self) -> dict[str, Any]:
-        if self.counts is not None:
-            return summarize(self.counts, self.atomic)
-        return summarize((result.status for result in self.results), self.atomic)
+        statuses = self.counts if self.counts is not None else (r.status for r in self.results)
+        summary = summarize(statuses, self.atomic)
+        if self.request_id is not None:
+            summary["request_id"] = self.request_id
+        return summary
 
     def as_data(self) -> MultiStatusData:
         return MultiStatusData(self)

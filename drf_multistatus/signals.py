@@ -5,8 +5,9 @@ from django.dispatch import Signal
 #: Sent once per bulk request, once its transaction committed, with ``view``, ``request`` and
 #: ``summary``: a dict with ``view`` (dotted class path), ``method``, ``path``, ``items``,
 #: ``succeeded``, ``failed``, ``by_status`` (status code as string → count), ``atomic``,
-#: ``dry_run`` (``Prefer: tx=rollback``: nothing was kept) and ``duration_ms``. The same dict is
-#: logged on the ``drf_multistatus`` logger.
+#: ``dry_run`` (``Prefer: tx=rollback``: nothing was kept), ``request_id`` (its
+#: ``X-Request-ID``, see ``requestid``) and ``duration_ms``. The same dict is logged on the
+#: ``drf_multistatus`` logger.
 bulk_request_finished = Signal()
 
 #: Sent when a background job starts (once, not again when it resumes), with ``job``.

@@ -15,6 +15,7 @@ from .exceptions import BatchTooLarge, TooManyJobs
 from .jobresults import StatusFilter, all_matching
 from .models import BulkJob, BulkJobChunk
 from .preferences import TX_ROLLBACK, prefers
+from .requestid import request_id
 from .settings import multistatus_settings
 from .tasks import enqueue
 from .worker import JOB_REQUEST_HEADERS
@@ -45,6 +46,7 @@ def submit(view: Any, operation: Operation) -> BulkJob:
             atomic=view.is_atomic_batch(request),
             minimal=view.is_minimal(request),
             dry_run=view.is_dry_run(request),
+            request_id=view.bulk_request_id,
             total=0,
         )
         fields: dict[str, None] = {}
@@ -74,6 +76,7 @@ def retry(job: BulkJob, wanted: StatusFilter, request: Request) -> BulkJob:
             atomic=job.atomic,
             minimal=job.minimal,
             dry_run=multistatus_settings.ALLOW_DRY_RUN and prefers(request, TX_ROLLBACK),
+            request_id=request_id(request),
             fields=job.fields,
             total=0,
             retry_of=job,

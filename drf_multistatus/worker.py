@@ -70,7 +70,15 @@ def run_chunks(job_id: Any) -> None:
     )
     job.refresh_from_db()
     if first_start:
-        logger.info("bulk job %s started: %s %s, %d items", job.pk, job.method, job.path, job.total)
+        logger.info(
+            "bulk job %s started: %s %s, %d items%s",
+            job.pk,
+            job.method,
+            job.path,
+            job.total,
+            " (dry run)" if job.dry_run else "",
+            extra={"multistatus_job": {"id": str(job.pk), "request_id": job.request_id}},
+        )
         bulk_job_started.send(sender=BulkJob, job=job)
     if job.atomic or job.dry_run:  # a dry run, too, must see every earlier item's writes
         run_atomic(job)
@@ -143,8 +151,10 @@ def prepare(
 ) -> tuple[Any, BatchContext]:
     """The job's operation over a chunk's items, and the context to run it with."""
     operation = import_string(job.operation)(view, chunk.items, **job.options)
+    view.bulk_request_id = job.request_id or str(job.pk)  # a job stored before ids: its own
     context = BatchContext(
         dry_run=job.dry_run,
+        request_id=view.bulk_request_id,
         view=view,
         items=chunk.items,
         database=view.get_bulk_database(),
@@ -232,6 +242,8 @@ def finish(job_id: Any, failed: bool = False) -> None:
                 "state": job.state,
                 "total": job.total,
                 "by_status": dict(sorted(job.counts.items())),
+                "dry_run": job.dry_run,
+                "request_id": job.request_id,
             }
         },
     )

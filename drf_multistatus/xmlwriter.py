@@ -219,9 +219,11 @@ def summary_attributes(summary: Mapping[str, Any]) -> str:
     clients ignore (RFC 4918 §17): ``ms:by-status`` lists ``status:count`` pairs."""
     by_status = " ".join(f"{code}:{n}" for code, n in summary["by_status"].items())
     atomic = "true" if summary["atomic"] else "false"
+    request = summary.get("request_id")
     return (
         f' ms:total="{summary["total"]}" ms:succeeded="{summary["succeeded"]}"'
         f' ms:failed="{summary["failed"]}" ms:atomic="{atomic}" ms:by-status="{by_status}"'
+        + (f' ms:request-id="{text(request)}"' if request is not None else "")
     )
 
 

@@ -52,6 +52,7 @@ def test_mixed_batch_reports_each_item_and_saves_exactly_the_successes(api):
         "failed": 5,
         "atomic": False,
         "by_status": {"201": 2, "400": 1, "409": 2, "422": 2},
+        "request_id": response["X-Request-ID"],
     }
     saved = {c.email: c for c in Contact.objects.all()}
     assert set(saved) == {"taken@example.com", "ann@example.com", "bea@example.com"}

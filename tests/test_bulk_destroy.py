@@ -104,7 +104,14 @@ def test_an_empty_array_deletes_nothing(api, contacts):
     assert response.status_code == 207
     assert response.json() == {
         "results": [],
-        "summary": {"total": 0, "succeeded": 0, "failed": 0, "atomic": False, "by_status": {}},
+        "summary": {
+            "total": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "atomic": False,
+            "by_status": {},
+            "request_id": response["X-Request-ID"],
+        },
     }
     assert Contact.objects.count() == 3
 

@@ -47,6 +47,7 @@ def normalised(body: dict, rows: list[tuple]) -> tuple[dict, list[tuple]]:
     """Body and rows with primary keys replaced by the row's email, unique: sequences differ
     per run, and the order new rows take them in is the database's business."""
     rank = {row[0]: row[2] for row in rows}
+    body = {**body, "summary": {k: v for k, v in body["summary"].items() if k != "request_id"}}
 
     def ids(value):
         if isinstance(value, dict):

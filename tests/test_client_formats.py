@@ -140,6 +140,7 @@ def test_what_the_xml_now_says(api):
         "failed": 2,
         "atomic": False,
         "by_status": {"201": 1, "422": 2},
+        "request_id": from_json.summary["request_id"],
     }
     assert from_json == from_xml
 

@@ -61,7 +61,8 @@ def ids_aside(body: dict) -> dict:
             result.pop("href", None)
             result["data"] = {k: v for k, v in result["data"].items() if k != "id"}
         results.append(result)
-    return {**body, "results": results}
+    summary = {k: v for k, v in body["summary"].items() if k != "request_id"}
+    return {**body, "results": results, "summary": summary}
 
 
 @pytest.fixture

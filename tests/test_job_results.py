@@ -180,6 +180,7 @@ def test_an_ended_job_past_the_inline_limit_answers_its_summary_and_first_page(m
         "failed": 5,
         "atomic": False,
         "by_status": {"201": 25, "409": 1, "422": 4},
+        "request_id": BulkJob.objects.get().request_id,
     }
     assert [r["index"] for r in body["results"]] == list(range(20))
     assert body["previous"] is None

@@ -95,9 +95,9 @@ def test_every_verb_and_upsert_run_in_the_background(api, run_jobs):
 def test_an_ended_job_answers_the_synchronous_xml(api, run_jobs, url, batch):
     """The same document, propstat style (``/api/tags/``) included; items without a resource
     get the hrefs of the request's URL, which answer their 404."""
-    xml = {"HTTP_ACCEPT": "application/xml"}
+    xml = {"HTTP_ACCEPT": "application/xml", "HTTP_X_REQUEST_ID": "import-3"}
     synchronous = api.post(url, batch, format="json", **xml)
-    job_url = submit(api, batch, url=url)["Location"]
+    job_url = submit(api, batch, url=url, HTTP_X_REQUEST_ID="import-3")["Location"]
     ended = api.get(job_url, **xml)
     assert ended.status_code == synchronous.status_code == 207
     assert ended.content == synchronous.content

@@ -28,7 +28,9 @@ def test_one_log_record_and_one_signal_per_bulk_request(
             django_capture_on_commit_callbacks(execute=True) as callbacks,
         ):
             batch = [{"name": "A", "email": "a@example.com"}, {"name": "B", "email": "bad"}]
-            api.post("/api/contacts/?atomic=true", batch, format="json")
+            response = api.post(
+                "/api/contacts/?atomic=true", batch, format="json", HTTP_X_REQUEST_ID="req-7"
+            )
             api.post("/api/contacts/", {"name": "single", "email": "s@example.com"}, format="json")
             assert received == []  # not before the commit
         assert len(callbacks) == 1
@@ -50,11 +52,14 @@ def test_one_log_record_and_one_signal_per_bulk_request(
         "by_status": {"422": 1, "424": 1},
         "atomic": True,
         "dry_run": False,
+        "request_id": "req-7",
     }
     records = [r for r in caplog.records if r.name == "drf_multistatus"]
     assert len(records) == 1
     assert records[0].levelno == logging.INFO
     assert records[0].multistatus["by_status"] == {"422": 1, "424": 1}
+    assert records[0].multistatus["request_id"] == "req-7"
+    assert response["X-Request-ID"] == response.json()["summary"]["request_id"] == "req-7"
     assert (
         records[0]
         .getMessage()

@@ -529,6 +529,7 @@ def normalised(body: dict) -> dict:
     """A body with every article id replaced by the article's code, as the two paths number new
     rows differently."""
     codes = dict(Article.objects.values_list("id", "code"))
+    body = {**body, "summary": {k: v for k, v in body["summary"].items() if k != "request_id"}}
 
     def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):

@@ -63,7 +63,14 @@ def test_empty_batch_is_207_with_no_results(api):
         assert response.status_code == 207
         assert response.json() == {
             "results": [],
-            "summary": {"total": 0, "succeeded": 0, "failed": 0, "atomic": False, "by_status": {}},
+            "summary": {
+                "total": 0,
+                "succeeded": 0,
+                "failed": 0,
+                "atomic": False,
+                "by_status": {},
+                "request_id": response["X-Request-ID"],
+            },
         }
 
 

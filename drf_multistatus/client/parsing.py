@@ -214,13 +214,16 @@ def parse_xml(raw: bytes, status: int | None = None) -> MultiStatusBody:
 def read_summary(root: etree._Element) -> dict[str, Any]:
     """The JSON body's ``summary``, carried in extension attributes of ``d:multistatus``."""
     pairs = (pair.partition(":") for pair in (root.get(_ms("by-status")) or "").split())
-    return {
+    summary = {
         "total": int(root.get(_ms("total"), 0)),
         "succeeded": int(root.get(_ms("succeeded"), 0)),
         "failed": int(root.get(_ms("failed"), 0)),
         "atomic": root.get(_ms("atomic")) == "true",
         "by_status": {code: int(count) for code, _colon, count in pairs},
     }
+    if (request := root.get(_ms("request-id"))) is not None:
+        summary["request_id"] = request
+    return summary
 
 
 def _response_results(response: etree._Element, position: int) -> list[Result]:
