@@ -168,33 +168,39 @@ class _Sender:
             **self.headers,
             "Idempotency-Key": f'"{key}"',
         }
+        response = self.answer(lambda: self.request(content, headers))
+        status = response.status_code
+        if status == 202 and "Location" in response.headers:  # a background job
+            body = wait_for_job(
+                self.session,
+                response.headers["Location"],
+                timeout=self.job_timeout,
+                sleep=self.sleep,
+            )
+            return body.status or 207, body, None
+        try:
+            return status, from_response(response), None
+        except ValueError:
+            return status, None, _detail(response)
+
+    def answer(self, send: Callable[[], Any]) -> Any:
+        """The response to ``send()``, sent again (it carries its key) after a transport error
+        or a passing refusal, up to ``retries`` times."""
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                response = self.request(content, headers)
+                response = send()
             except self.transport_errors:
                 if last:
                     raise
                 self.wait(attempt, None)
                 continue
-            status = response.status_code
             retry_after = response.headers.get("Retry-After")
-            in_flight = status == 409 and retry_after is not None
-            if (status in RETRY_RESPONSE_STATUSES or in_flight) and not last:
+            in_flight = response.status_code == 409 and retry_after is not None
+            if (response.status_code in RETRY_RESPONSE_STATUSES or in_flight) and not last:
                 self.wait(attempt, retry_after)
                 continue
-            if status == 202 and "Location" in response.headers:  # a background job
-                body = wait_for_job(
-                    self.session,
-                    response.headers["Location"],
-                    timeout=self.job_timeout,
-                    sleep=self.sleep,
-                )
-                return body.status or 207, body, None
-            try:
-                return status, from_response(response), None
-            except ValueError:
-                return status, None, _detail(response)
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     def key(self, round_number: int, indexes: list[int]) -> str:
@@ -287,23 +293,12 @@ def send_file(
         retries = 0
     sender = _Sender(session, url, method, headers, retries, backoff, max_backoff, timeout)
     sender.sleep = sleep
-    for attempt in range(retries + 1):
-        last = attempt == retries
-        try:
-            with open(path, "rb") as file:
-                response = sender.request(file, headers)
-        except sender.transport_errors:
-            if last:
-                raise
-            sender.wait(attempt, None)
-            continue
-        status = response.status_code
-        retry_after = response.headers.get("Retry-After")
-        in_flight = status == 409 and retry_after is not None
-        if (status in RETRY_RESPONSE_STATUSES or in_flight) and not last:
-            sender.wait(attempt, retry_after)
-            continue
-        if status == 202 and "Location" in response.headers:
-            return Job(session, response.headers["Location"])
-        raise BatchRefused(status, _detail(response), [])
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def upload() -> Any:
+        with open(path, "rb") as file:
+            return sender.request(file, headers)
+
+    response = sender.answer(upload)
+    if response.status_code == 202 and "Location" in response.headers:
+        return Job(session, response.headers["Location"])
+    raise BatchRefused(response.status_code, _detail(response), [])
