@@ -18,6 +18,7 @@ from rest_framework.exceptions import (
     NotFound,
     ValidationError,
 )
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -161,6 +162,18 @@ class MultiStatusMixin(ViewBase):
         """``Prefer: return=minimal``: successful items without their data."""
         return prefers(request, RETURN_MINIMAL)
 
+    def check_preferences(self, request: Request, applied: Sequence[str]) -> None:
+        """With ``Prefer: handling=strict``, 400 for any preference this request does not
+        apply (RFC 7240): a client asking for a preview never gets a real write."""
+        if prefers(request, HANDLING_STRICT) and (missing := unhonoured(request, applied)):
+            raise PreferenceNotHonoured(missing)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """DRF's; a single-object write applies no preference (a bulk one checks its own)."""
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "detail", None) and request.method not in SAFE_METHODS:
+            self.check_preferences(request, ())
+
     def is_dry_run(self, request: Request) -> bool:
         """``Prefer: tx=rollback``, where the view allows dry runs."""
         allowed = view_setting(self, "allow_dry_run", "ALLOW_DRY_RUN")
@@ -179,9 +192,7 @@ class MultiStatusMixin(ViewBase):
             applied.append(RETURN_MINIMAL)
         if dry_run:
             applied.append(TX_ROLLBACK)
-        strict = prefers(request, HANDLING_STRICT)
-        if strict and (missing := unhonoured(request, [RESPOND_ASYNC] * background + applied)):
-            raise PreferenceNotHonoured(missing)
+        self.check_preferences(request, [RESPOND_ASYNC] * background + applied)
 
         def respond() -> Response:
             if background:

@@ -45,6 +45,7 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if is_batch(request.data):
             return self.bulk_create(request, *args, **kwargs)
+        self.check_preferences(request, ())  # a single create applies none
         return self.respond_once(functools.partial(super().create, request, *args, **kwargs))
 
     def bulk_create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -284,3 +284,50 @@ def test_job_page_cancels_through_drfs_delete_dialog(chromium_path, demo, tmp_pa
     assert requests.get(job_url, auth=("demo", "demo")).json()["results"][0]["code"] == "cancelled"
     created = rows(database, "SELECT count(*) FROM contacts_contact WHERE email LIKE 'cancelled%'")
     assert created == [(0,)]
+
+
+def test_a_large_ended_job_page_loads_quickly_and_pages(chromium_path, demo, tmp_path):
+    """A job past JOB_INLINE_RESULTS: its page holds the counts of every item and one page of
+    results, loads at once, and pages on."""
+    import time
+
+    import requests
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import demo_env
+    from .test_workers import worker
+
+    base, database = demo
+    items = [{"name": f"L{i}", "email": f"large{i:05d}@example.com"} for i in range(12_000)]
+    items[11_500] = {"name": "", "email": "bad"}
+    with worker(demo_env(database), tmp_path / "worker.log"), requests.Session() as session:
+        session.auth = ("demo", "demo")
+        response = session.post(
+            f"{base}/api/contacts/", json=items, headers={"Prefer": "respond-async"}
+        )
+        assert response.status_code == 202
+        job_url = response.headers["Location"]
+        deadline = time.monotonic() + 120
+        while session.get(job_url, headers={"Accept": "application/json"}).status_code == 200:
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.2)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        log_in(page, base, job_url.removeprefix(base))
+        started = time.monotonic()
+        page.goto(job_url)
+        page.wait_for_selector("tr.multistatus-item[data-index='999']")
+        loaded = time.monotonic() - started
+        assert "11999 of 12000 items succeeded" in page.inner_text(".multistatus-summary")
+        assert page.locator("tr.multistatus-item").count() == 1000
+        assert "Results 0 to 999" in page.inner_text(".multistatus-pages")
+        assert loaded < 5, f"the page took {loaded:.1f} s"
+        page.click("a[rel=next]")
+        page.wait_for_selector("tr.multistatus-item[data-index='1000']")
+        assert "Results 1000 to 1999" in page.inner_text(".multistatus-pages")
+        page.click("a.multistatus-filter:text('Failed')")
+        page.wait_for_selector("tr.multistatus-item[data-index='11500']")
+        assert page.locator("tr.multistatus-item").count() == 1
+        browser.close()

@@ -287,3 +287,29 @@ def test_a_dry_run_jobs_items_run_for_real_through_retry(api, world, run_jobs):
     assert Contact.objects.filter(name__startswith="n").count() == 3
     state = json.loads(api.get(dry["Location"] + "results/?status=failed").content)
     assert [r["index"] for r in state["results"]] == [3]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/contacts/", {"name": "Nia", "email": "nia@example.com"}),
+        ("patch", "/api/contacts/{ada}/", {"name": "Ada L."}),
+        ("delete", "/api/contacts/{ada}/", None),
+    ],
+)
+def test_a_single_object_write_honours_no_preference(api, world, method, url, body):
+    """A dry run is a batch's: a single-object write asking for one runs for real, or with
+    handling=strict is refused."""
+    url = url.format(ada=world["contacts"][0].pk)
+    before = snapshot()
+    prefer = {"HTTP_PREFER": "tx=rollback, handling=strict"}
+    refused = getattr(api, method)(url, body, format="json", **prefer)
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["detail"] == (
+        "This request cannot honour Prefer: tx=rollback (handling=strict)."
+    )
+    assert snapshot() == before
+    lenient = getattr(api, method)(url, body, format="json", HTTP_PREFER="tx=rollback")
+    assert lenient.status_code in (200, 201, 204)
+    assert "Preference-Applied" not in lenient
+    assert snapshot() != before
