@@ -13,12 +13,13 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, OperationalError, models, transaction
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
+from . import etags
 from .context import BatchContext, BulkView, Key
 from .exceptions import (
     FailedDependency,
@@ -95,8 +96,22 @@ def run(operation: Operation, context: BatchContext) -> Ran:
 
 
 def unwritten(result: ItemResult) -> ItemResult:
-    """A dry run's result: an object it created is gone again, its href with it."""
-    return replace(result, href=None) if result.status == status.HTTP_201_CREATED else result
+    """A dry run's result: an object it created is gone again, its href with it; nothing it
+    wrote stays, so no etag names a state."""
+    href = None if result.status == status.HTTP_201_CREATED else result.href
+    return replace(result, href=href, etag=None)
+
+
+def precondition(context: BatchContext, item: Any, target: Target) -> Any:
+    """``item`` without its ``If-Match`` (the ``IF_MATCH_KEY``), once its target, locked by the
+    lookup, is found to match it (412 otherwise; a create's none matches no etag)."""
+    key = multistatus_settings.IF_MATCH_KEY
+    if not isinstance(item, dict) or key not in item:
+        return item
+    wanted = etags.condition(item[key], key)
+    current = context.view.get_bulk_etag(target) if isinstance(target, models.Model) else None
+    etags.check(wanted, None if current is None else etags.quoted(current))
+    return {name: value for name, value in item.items() if name != key}
 
 
 def refuse(context: BatchContext, exc: Exception) -> MultiStatus:
@@ -138,6 +153,7 @@ def run_in_bulk(operation: Operation, context: BatchContext) -> Outcome | None:
                     results[position] = fail(context, index, target)
                     continue
                 try:
+                    item = precondition(context, item, target)
                     accepted.append((position, writer.accept(index, item, target)))
                 except DatabaseError:
                     raise
@@ -206,7 +222,7 @@ def attempt(
         return fail(context, index, target)
     try:
         with transaction.atomic(using=context.database):
-            return operation.apply(context, index, item, target)
+            return operation.apply(context, index, precondition(context, item, target), target)
     except Exception as exc:
         return fail(context, index, exc, href_of(context, target))
 
@@ -257,6 +273,7 @@ def fail_dependents(results: Sequence[ItemResult]) -> list[ItemResult]:
             href=None if result.status == status.HTTP_201_CREATED else result.href,
             data=None,
             errors=errors,
+            etag=None,
         )
         for result in results
     ]

@@ -195,6 +195,28 @@ class MissingLookup(InvalidItem):
         super().__init__(detail, code)
 
 
+class InvalidPrecondition(InvalidItem):
+    """An item's precondition that names no etag."""
+
+    default_detail = _(
+        'Not an entity tag: give the "etag" of a result or of a GET, quoted, or "*".'
+    )
+
+    def __init__(self, detail: Any = None, code: str | None = None, *, field: str = "") -> None:
+        if detail is None:
+            detail = field_error(field, str(self.default_detail), self.default_code)
+        super().__init__(detail, code)
+
+
+class PreconditionFailed(exceptions.APIException):
+    """An item, or a single-object write, whose ``If-Match`` names an etag the object no longer
+    has (or an object that does not exist): nothing written."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("The object has changed since this etag was read: read it again.")
+    default_code = "precondition_failed"
+
+
 class ItemConflict(exceptions.APIException):
     """An item collides with another item of the same batch or with the database."""
 
@@ -394,6 +416,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidIdempotencyKey",
     "InvalidItem",
+    "InvalidPrecondition",
     "ItemConflict",
     "ItemServerError",
     "JobCancelled",
@@ -401,6 +424,7 @@ __all__ = [
     "MissingLookup",
     "NotABatch",
     "NotAnObject",
+    "PreconditionFailed",
     "ProtectedItem",
     "RequestBodyTooLarge",
     "TooManyJobs",

@@ -43,7 +43,7 @@ class ItemResult:
 
     ``href`` names the item's resource (the created, targeted or deleted object) when it has
     one; ``data`` is the serializer representation on success (none for a 204), ``errors`` a
-    DRF-style error dict on failure.
+    DRF-style error dict on failure; ``etag`` the object's entity tag after a 200 or 201.
     """
 
     index: int
@@ -51,6 +51,7 @@ class ItemResult:
     href: str | None = None
     data: Any = None
     errors: Mapping[str, Any] | None = None
+    etag: str | None = None
 
     def __post_init__(self) -> None:
         if not 200 <= self.status <= 599:
@@ -65,6 +66,8 @@ class ItemResult:
         body: dict[str, Any] = {"index": self.index, "status": self.status}
         if self.href is not None:
             body["href"] = self.href
+        if self.etag is not None:
+            body["etag"] = self.etag
         if self.status == NO_CONTENT or (minimal and self.succeeded):
             pass
         elif self.succeeded:
@@ -163,6 +166,7 @@ def dump_result(result: ItemResult, minimal: bool = False) -> dict[str, Any]:
         "href": result.href,
         "data": None if minimal else result.data,  # a serializer's representation: plain JSON
         "errors": dump(result.errors),
+        "etag": result.etag,
     }
 
 
@@ -173,6 +177,7 @@ def load_result(stored: Mapping[str, Any]) -> ItemResult:
         href=stored["href"],
         data=stored["data"],
         errors=load(stored["errors"]),
+        etag=stored.get("etag"),  # none in what 0.2 stored
     )
 
 

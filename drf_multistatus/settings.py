@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     # Whether `Prefer: tx=rollback` runs a bulk request as a dry run (rolled back once answered);
     # where not, the preference is ignored, or with `handling=strict` refused.
     "ALLOW_DRY_RUN": True,
+    # The key of an update, delete or upsert item that holds its If-Match: the etag its target
+    # must have (a CSV column, an XML element of that name).
+    "IF_MATCH_KEY": "_if_match",
 }
 
 VALID_OUTER_STATUS = (ALWAYS, WHEN_MIXED)

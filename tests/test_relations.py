@@ -21,6 +21,7 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from drf_multistatus import engine
+from drf_multistatus.etags import etag_of
 from tests.testapp.models import (
     Article,
     Category,
@@ -527,7 +528,8 @@ def test_the_folder_field_follows_the_requesting_user(ann, other_user, world):
 
 def normalised(body: dict) -> dict:
     """A body with every article id replaced by the article's code, as the two paths number new
-    rows differently."""
+    rows differently, and each etag (which covers the id) replaced by whether it is the row's
+    etag in the database."""
     codes = dict(Article.objects.values_list("id", "code"))
     body = {**body, "summary": {k: v for k, v in body["summary"].items() if k != "request_id"}}
 
@@ -542,6 +544,10 @@ def normalised(body: dict) -> dict:
             return re.sub(r"/(\d+)/$", lambda m: f"/#{codes.get(int(m[1]), m[1])}/", value)
         return value
 
+    for result in body["results"]:
+        if "etag" in result:
+            row = Article.objects.get(pk=result["data"]["id"])
+            result["etag"] = result["etag"] == etag_of(row)
     return walk(body)
 
 
@@ -851,6 +857,7 @@ def agrees_with_database(body: dict, before: dict[int, dict], hyperlinked: bool)
     for result in body["results"]:
         if 200 <= result["status"] < 300:
             assert rows[result["data"]["id"]] == result["data"]
+            assert result["etag"] == etag_of(Article.objects.get(pk=result["data"]["id"]))
             written[result["data"]["id"]] = result["status"]
         else:
             assert "data" not in result

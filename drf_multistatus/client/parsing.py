@@ -57,6 +57,7 @@ class Result:
     propstats: tuple[PropStat, ...] = field(default=(), compare=False)
     location: str | None = None  # a DAV:location (or JSON "location"), where the body has one
     code: str | None = None  # why the item failed as a whole: not_found, cancelled…
+    etag: str | None = None  # the object's entity tag after a 200 or 201, for its _if_match
 
     @property
     def succeeded(self) -> bool:
@@ -157,6 +158,7 @@ def parse_json(raw: bytes, status: int | None = None) -> MultiStatusBody:
                 description=normalize(describe_errors(errors)) if errors else None,
                 location=entry.get("location"),
                 code=entry.get("code"),
+                etag=entry.get("etag"),
             )
         )
     summary = document.get("summary") or {}
@@ -255,8 +257,10 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
     location = response.findtext(f"{_dav('location')}/{_dav('href')}")
     data_element = response.find(_ms("data"))
     data = xmlreader.element_data(data_element) if data_element is not None else None
+    etag = response.findtext(_ms("etag"))
     if data is None and any(is_success(p.status) for p in propstats):
         data = {k: v for p in propstats if is_success(p.status) for k, v in p.props.items()}
+        etag = data.pop(_dav("getetag"), etag)
     return [
         Result(
             index=int(index_text) if index_text is not None else position + offset,
@@ -269,6 +273,7 @@ def _response_results(response: etree._Element, position: int) -> list[Result]:
             propstats=propstats,
             location=location,
             code=item_code,
+            etag=etag,
         )
         for offset, href in enumerate(hrefs or [None])  # "href*, status": one status, many hrefs
     ]

@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 
 from ..context import BatchContext, BulkView
 from ..equivalence import can_save_in_bulk
+from ..etags import quoted
 from ..relations import (
     BatchRelations,
     prefetch,
@@ -89,8 +90,13 @@ def saved(
     instance = serializer.instance
     forget_prefetched(instance)
     data = None if context.minimal else serializer.data
-    href = context.view.get_item_href(instance) if isinstance(instance, models.Model) else None
-    return ItemResult(index=index, status=code, href=href, data=data)
+    if not isinstance(instance, models.Model):
+        return ItemResult(index=index, status=code, data=data)
+    view = context.view
+    etag = quoted(view.get_bulk_etag(instance))
+    return ItemResult(
+        index=index, status=code, href=view.get_item_href(instance), data=data, etag=etag
+    )
 
 
 class SaveWriter:
@@ -193,5 +199,6 @@ class SaveWriter:
         self, index: int, obj: models.Model, code: int, serializer: serializers.Serializer[Any]
     ) -> ItemResult:
         data = None if self.context.minimal else serializer.to_representation(obj)
-        href = self.context.view.get_item_href(obj)
-        return ItemResult(index=index, status=code, href=href, data=data)
+        view = self.context.view
+        href, etag = view.get_item_href(obj), quoted(view.get_bulk_etag(obj))
+        return ItemResult(index=index, status=code, href=href, data=data, etag=etag)

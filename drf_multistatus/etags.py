@@ -1,0 +1,92 @@
+"""Entity tags (RFC 9110 §8.8.3): a strong validator of an object's stored state, and the
+``If-Match`` rule an item of a batch, and a single-object write, is held to.
+
+The default tag is a digest of the object's concrete field values, each as the model field reads
+it (so an object just written and the same row read back have the same tag), not of its
+representation, which changes with the serializer and the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import decimal
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils.http import parse_etags, quote_etag
+
+from .exceptions import InvalidPrecondition, PreconditionFailed
+
+ANY = "*"
+
+
+def etag_of(instance: models.Model) -> str:
+    """The default strong etag of ``instance``: its model and concrete field values, hashed.
+    Many-to-many sets are not part of it (a view that must see them changed supplies its own,
+    from a version column for example)."""
+    meta = instance._meta
+    values = [canonical(field, field.value_from_object(instance)) for field in meta.concrete_fields]
+    encoded = json.dumps([meta.label, values], separators=(",", ":"), default=str)
+    return f'"{hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()}"'
+
+
+def canonical(field: models.Field, value: Any) -> Any:
+    """``value`` as one spelling whether it was just assigned or read from the database: what
+    the field's ``to_python`` makes of it, datetimes in UTC, decimals without trailing zeros."""
+    with contextlib.suppress(DjangoValidationError, TypeError, ValueError):
+        value = field.to_python(value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.UTC).isoformat()
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta | uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, bytes | memoryview | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, models.fields.files.FieldFile):
+        return value.name
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def quoted(etag: str) -> str:
+    """A view's etag as a header spells it: quoted where it is not yet."""
+    return quote_etag(str(etag))
+
+
+def condition(value: Any, key: str) -> list[str]:
+    """The etags of an item's precondition, its ``key`` (``"\\"abc\\""``, a list of them as the
+    ``If-Match`` header writes it, or ``"*"``); a 400 naming ``key`` for anything else."""
+    if not isinstance(value, str) or not (etags := parse_etags(value)):
+        raise InvalidPrecondition(field=key)
+    return etags
+
+
+def if_match(etags: list[str], current: str | None) -> bool:
+    """RFC 9110 §13.1.1: ``*`` matches any current object, an etag the one whose current etag it
+    is by strong comparison (a weak etag matches nothing); nothing matches no object."""
+    if current is None:
+        return False
+    if etags == [ANY]:
+        return True
+    return not current.startswith("W/") and current in etags
+
+
+def if_none_match(header: str, current: str) -> bool:
+    """RFC 9110 §13.1.2 for GET: true where the client's copy is current (weak comparison)."""
+    etags = parse_etags(header)
+    if etags == [ANY]:
+        return True
+    return current.removeprefix("W/") in {etag.removeprefix("W/") for etag in etags}
+
+
+def check(etags: list[str], current: str | None) -> None:
+    """Raise 412 where ``current`` (None: no object) does not match ``etags``."""
+    if not if_match(etags, current):
+        raise PreconditionFailed
