@@ -14,6 +14,7 @@ import decimal
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,6 +22,7 @@ from django.db import models
 from django.utils.http import parse_etags, quote_etag
 
 from .exceptions import InvalidPrecondition, PreconditionFailed
+from .settings import multistatus_settings
 
 ANY = "*"
 
@@ -58,6 +60,12 @@ def canonical(field: models.Field, value: Any) -> Any:
 def quoted(etag: str) -> str:
     """A view's etag as a header spells it: quoted where it is not yet."""
     return quote_etag(str(etag))
+
+
+def guarded(items: Iterable[Any]) -> bool:
+    """Whether any of ``items`` carries an ``If-Match`` (the ``IF_MATCH_KEY``)."""
+    key = multistatus_settings.IF_MATCH_KEY
+    return any(isinstance(item, dict) and key in item for item in items)
 
 
 def condition(value: Any, key: str) -> list[str]:

@@ -570,3 +570,51 @@ def test_upserts_and_deletes_of_one_pool_queue_instead_of_deadlocking(
         if report.status == 404:  # someone deleted the row, not provably afterwards
             deletion = deleted.get(report.row)
             assert deletion is not None and not report.precedes(deletion), report
+
+
+GUARDED_WRITERS = 8
+GUARDED_ROUNDS = 4
+
+
+def guarded_patch(url: str, contact_id: int, name: str, etag: str, bulk: bool) -> tuple[int, dict]:
+    """A PATCH of one contact held to ``etag``: an item's ``_if_match``, or ``If-Match``."""
+    if bulk:
+        item = {"id": contact_id, "name": name, "_if_match": etag}
+        status, body = send("PATCH", url, [item])
+        assert status == 207, body
+        (result,) = body["results"]
+        return result["status"], result
+    status, body, headers = exchange(
+        "PATCH", f"{url}{contact_id}/", {"name": name}, **{"If-Match": etag}
+    )
+    return status, {**body, "etag": headers.get("ETag")}
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["_if_match", "If-Match"])
+def test_writers_racing_with_one_etag_leave_one_winner(threaded_server, load_database, bulk):
+    """Eight clients PATCH one row at the same moment, each holding the etag they all read:
+    exactly one gets 200, seven 412, and the row holds the winner's value — no lost update."""
+    status, body = send("POST", threaded_server, [{"name": "start", "email": f"race-{bulk}@x.io"}])
+    assert status == 207, body
+    contact_id = body["results"][0]["data"]["id"]
+    for round_number in range(GUARDED_ROUNDS):
+        with urllib.request.urlopen(f"{threaded_server}{contact_id}/", timeout=30) as response:
+            etag = response.headers["ETag"]
+        barrier = threading.Barrier(GUARDED_WRITERS)
+
+        def run_writer(n, etag=etag, round_number=round_number, barrier=barrier):
+            barrier.wait()
+            name = f"writer{round_number}-{n}"
+            return name, *guarded_patch(threaded_server, contact_id, name, etag, bulk)
+
+        with ThreadPoolExecutor(GUARDED_WRITERS) as pool:
+            outcomes = list(pool.map(run_writer, range(GUARDED_WRITERS)))
+        assert sorted(status for _name, status, _body in outcomes) == [200] + [412] * 7
+        ((winner, _status, result),) = [o for o in outcomes if o[1] == 200]
+        with connect(load_database) as db:
+            (stored,) = db.execute(
+                "SELECT name FROM contacts_contact WHERE id = %s", (contact_id,)
+            ).fetchone()
+        assert stored == winner
+        with urllib.request.urlopen(f"{threaded_server}{contact_id}/", timeout=30) as response:
+            assert response.headers["ETag"] == result["etag"] != etag

@@ -10,8 +10,9 @@ import decimal
 from typing import Any
 
 import pytest
-from django.db import models
+from django.db import connection, models
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from lxml import etree
 from rest_framework import serializers
 
@@ -427,3 +428,19 @@ def test_a_list_get_gives_every_etag_a_guarded_batch_needs(api, contacts, monkey
     # A client's etag in a body is ignored, as any read-only field is.
     response = send(api, "patch", [{"id": contacts[0].pk, "etag": '"mine"', "age": 5}])
     assert response.json()["results"][0]["data"]["etag"] == etag(contacts[0])
+
+
+def test_guarded_items_are_compared_under_a_lock_even_where_the_view_takes_none(
+    api, contacts, monkeypatch
+):
+    """A view that does not lock its targets still locks them for a batch with ``_if_match``:
+    the comparison and the write must see the same row."""
+    monkeypatch.setattr(ContactViewSet, "lock_bulk_targets", False)
+    ada = contacts[0]
+    for guarded, locked in ((False, False), (True, connection.features.has_select_for_update)):
+        item: dict[str, Any] = {"id": ada.pk, "age": 41}
+        if guarded:
+            item["_if_match"] = etag(ada)
+        with CaptureQueriesContext(connection) as queries:
+            assert send(api, "patch", [item]).json()["results"][0]["status"] == 200
+        assert any("FOR UPDATE" in query["sql"] for query in queries) == locked

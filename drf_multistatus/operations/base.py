@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 from django.db import models
 from rest_framework import status
 
+from .. import etags
 from ..context import BatchContext, BulkView, Key
 from ..results import ItemResult
 from ..targets import KeyReader, Target, TargetLookup, Targets
@@ -76,7 +77,8 @@ class Operation:
         return KeyReader(model, (view.lookup_field,), (view.get_item_lookup_key(),), self.verb)
 
     def lookup(self, context: BatchContext) -> TargetLookup:
-        """The targets, found through the view's ``filter_queryset(get_queryset())``."""
+        """The targets, found through the view's ``filter_queryset(get_queryset())``; locked
+        where the view says so, or where an item's ``If-Match`` must be compared under a lock."""
         view = context.view
         return self.lookup_in(context, view.filter_queryset(view.get_queryset()))
 
@@ -88,7 +90,7 @@ class Operation:
             reader.fields,
             reader.keys,
             verb=reader.verb,
-            lock=context.view.lock_bulk_targets,
+            lock=context.view.lock_bulk_targets or etags.guarded(context.items),
             database=context.database,
         )
 
