@@ -13,7 +13,7 @@ from .preferences import (
     RETURN_MINIMAL,
     TX_ROLLBACK,
 )
-from .settings import view_setting
+from .settings import multistatus_settings, view_setting
 
 
 def bulk_operation(view: Any, method: str) -> str | None:
@@ -42,7 +42,8 @@ def prefer_parameter(view: Any, operation: str) -> dict[str, Any]:
         values.append(MERGE_DUPLICATES)
         description += (
             f" `{MERGE_DUPLICATES}`: upsert by {', '.join(fields)} — an item whose key matches "
-            "an object replaces it as a PUT would (200), any other is created (201)."
+            "an object replaces it as a PUT would (200), any other is created (201); an item's "
+            f"`{multistatus_settings.IF_MATCH_KEY}` holds a replacement to its etag."
         )
     description += " Answered with `Preference-Applied`; preferences combine, comma-separated."
     return {
@@ -57,7 +58,8 @@ def prefer_parameter(view: Any, operation: str) -> dict[str, Any]:
 def destroy_request_body(lookup: tuple[str, dict[str, Any]], max_items: int | None) -> dict:
     """The body of a bulk DELETE: an array of objects, each naming its target."""
     key, key_schema = lookup
-    item = {"type": "object", "properties": {key: key_schema}, "required": [key]}
+    properties = {key: key_schema, multistatus_settings.IF_MATCH_KEY: PRECONDITION}
+    item = {"type": "object", "properties": properties, "required": [key]}
     content = {media_type: {"schema": batch_schema(item, max_items)} for media_type in BODY_TYPES}
     content.update({media_type: {"schema": schema} for media_type, schema in FILE_BODIES.items()})
     return {"content": content, "required": True}
@@ -143,13 +145,20 @@ def lookup_schema(model: Any, key: str) -> dict[str, Any]:
 
 
 def with_lookup(item: dict[str, Any], key: str, key_schema: dict[str, Any]) -> dict[str, Any]:
-    """An update item: the serializer's input plus the lookup field that names its target."""
-    return {
-        "allOf": [
-            item,
-            {"type": "object", "properties": {key: key_schema}, "required": [key]},
-        ]
-    }
+    """An update item: the serializer's input plus the lookup field that names its target, and
+    the precondition it may be held to."""
+    properties = {key: key_schema, multistatus_settings.IF_MATCH_KEY: PRECONDITION}
+    return {"allOf": [item, {"type": "object", "properties": properties, "required": [key]}]}
+
+
+PRECONDITION = {
+    "type": "string",
+    "description": (
+        "If-Match for this item: the etag its object must still have (from a result's `etag` "
+        'or a GET\'s `ETag`, quoted), or `"*"` for any existing object. Otherwise the item is '
+        "412 and unchanged (the others of an atomic batch 424)."
+    ),
+}
 
 
 def multistatus_schema(data: dict[str, Any] | None) -> dict[str, Any]:
@@ -159,7 +168,18 @@ def multistatus_schema(data: dict[str, Any] | None) -> dict[str, Any]:
         "index": {"type": "integer", "minimum": 0},
         "status": {"type": "integer", "minimum": 200, "maximum": 599},
         "href": {"type": "string", "format": "uri"},
+        "etag": {
+            "type": "string",
+            "description": (
+                "After a 200 or 201: the object's entity tag, which the item's next guarded "
+                "write names in its If-Match."
+            ),
+        },
     }
+    properties["status"]["description"] = (
+        "The item's status, as its single-object request would answer (412: its If-Match "
+        "named a stale etag; 424: not run because another item of an atomic batch failed)."
+    )
     if data is not None:
         properties["data"] = data
     properties["errors"] = {"type": "object", "additionalProperties": True}
@@ -266,3 +286,52 @@ def whole_request_errors(max_items: int | None) -> dict[str, Any]:
             "content": content,
         },
     }
+
+
+# Conditional single-object requests -----------------------------------------------------------
+
+ETAG_HEADER = {
+    "description": "The object's entity tag, as bulk results carry it.",
+    "schema": {"type": "string"},
+}
+
+
+def conditional_parameters(view: Any, method: str) -> list[dict[str, Any]]:
+    """``If-None-Match`` on a detail GET, ``If-Match`` on a detail PUT, PATCH or DELETE."""
+    if not getattr(view, "detail", False):
+        return []
+    if method == "GET":
+        name, description = "If-None-Match", "304 Not Modified where the object has this etag."
+    elif method in ("PUT", "PATCH", "DELETE"):
+        name = "If-Match"
+        description = "412 Precondition Failed, nothing written, unless the object has this etag."
+    else:
+        return []
+    return [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": description,
+        }
+    ]
+
+
+def conditional_responses(view: Any, method: str, responses: dict[str, Any]) -> dict[str, Any]:
+    """A detail operation's responses with the ``ETag`` header and 304 or 412."""
+    if not conditional_parameters(view, method):
+        return responses
+    responses = dict(responses)
+    if "200" in responses:
+        ok = dict(responses["200"])
+        ok["headers"] = {**ok.get("headers", {}), "ETag": ETAG_HEADER}
+        responses["200"] = ok
+    if method == "GET":
+        responses["304"] = {"description": "Not Modified: the object still has that etag."}
+    else:
+        responses["412"] = {
+            "description": "Precondition Failed: the object no longer has that etag.",
+            "content": {"application/json": {"schema": ERROR}},
+        }
+    return responses

@@ -25,6 +25,8 @@ class BulkAutoSchemaMixin(SchemaBase):
         bulk = openapi.bulk_operation(self.view, method)
         if bulk:
             operation.setdefault("parameters", []).append(openapi.prefer_parameter(self.view, bulk))
+        conditional = openapi.conditional_parameters(self.view, method)
+        operation.setdefault("parameters", []).extend(conditional)
         return operation
 
     def get_request_body(self, path: str, method: str) -> dict[str, Any]:
@@ -46,7 +48,7 @@ class BulkAutoSchemaMixin(SchemaBase):
         responses = super().get_responses(path, method)
         operation = openapi.bulk_operation(self.view, method)
         if not operation:
-            return responses
+            return openapi.conditional_responses(self.view, method, responses)
         serializer = self.get_serializer(path, method) if operation != "destroy" else None
         data = self.get_reference(serializer) if serializer is not None else None
         result = openapi.multistatus_schema(data)

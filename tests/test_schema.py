@@ -12,6 +12,8 @@ import yaml
 from django.test import override_settings
 from openapi_spec_validator import validate
 
+from drf_multistatus.openapi import PRECONDITION
+
 from .conftest import demo_env, manage, serve
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +51,7 @@ def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
         items = operation["requestBody"]["content"]["application/json"]["schema"]["items"]
         assert items["allOf"][1] == {
             "type": "object",
-            "properties": {"id": {"type": "integer"}},
+            "properties": {"id": {"type": "integer"}, "_if_match": PRECONDITION},
             "required": ["id"],
         }
         assert set(operation["responses"]) == {"202", "207", "400", "413", "415"}
@@ -59,8 +61,21 @@ def test_demo_schema_is_valid_and_describes_bulk_operations(spectacular_schema):
     }
     tag_item = spectacular_schema["paths"]["/api/tags/"]["put"]["requestBody"]["content"]
     assert tag_item["application/json"]["schema"]["items"]["allOf"][1]["required"] == ["slug"]
-    # The detail routes stay DRF's.
-    assert set(spectacular_schema["paths"]["/api/contacts/{id}/"]["put"]["responses"]) == {"200"}
+    # The detail routes stay DRF's, with their preconditions.
+    detail = spectacular_schema["paths"]["/api/contacts/{id}/"]
+    for method in ("put", "patch", "delete"):
+        headers = [p["name"] for p in detail[method]["parameters"] if p["in"] == "header"]
+        assert headers == ["If-Match"], method
+        assert "412" in detail[method]["responses"]
+    assert set(detail["put"]["responses"]) == {"200", "412"}
+    assert "ETag" in detail["put"]["responses"]["200"]["headers"]
+    get_headers = [p["name"] for p in detail["get"]["parameters"] if p["in"] == "header"]
+    assert get_headers == ["If-None-Match"]
+    assert set(detail["get"]["responses"]) == {"200", "304"}
+    assert "ETag" in detail["get"]["responses"]["200"]["headers"]
+    properties = result["properties"]["results"]["items"]["properties"]
+    assert properties["etag"]["type"] == "string"
+    assert "412" in properties["status"]["description"]
 
 
 def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
@@ -72,7 +87,7 @@ def test_demo_schema_describes_bulk_delete_and_upsert(spectacular_schema):
         "type": "array",
         "items": {
             "type": "object",
-            "properties": {"id": {"type": "integer"}},
+            "properties": {"id": {"type": "integer"}, "_if_match": PRECONDITION},
             "required": ["id"],
         },
         "maxItems": 1000,
@@ -134,7 +149,13 @@ def test_drf_autoschema_describes_bulk_operations():
     batch = put["requestBody"]["content"]["application/json"]["schema"]
     assert batch["type"] == "array" and batch["maxItems"] == 1000
     assert batch["items"]["allOf"][1]["required"] == ["id"]
+    assert batch["items"]["allOf"][1]["properties"]["_if_match"] == PRECONDITION
     assert set(put["responses"]) == {"202", "207", "400", "413", "415"}
+    detail = schema["paths"]["/api/contacts/{id}/"]
+    assert [p["name"] for p in detail["patch"]["parameters"] if p["in"] == "header"] == ["If-Match"]
+    assert set(detail["delete"]["responses"]) >= {"412"}
+    assert set(detail["get"]["responses"]) >= {"200", "304"}
+    assert "ETag" in detail["get"]["responses"]["200"]["headers"]
     post = contacts["post"]
     assert set(post["responses"]) >= {"201", "202", "207", "400", "413", "415"}
     assert "oneOf" in post["requestBody"]["content"]["application/json"]["schema"]

@@ -46,6 +46,16 @@ class SpectacularBulkAutoSchema(AutoSchema):
                     description=prefer["description"],
                 )
             )
+        for header in openapi.conditional_parameters(self.view, self.method):
+            parameters.append(
+                OpenApiParameter(
+                    header["name"],
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description=header["description"],
+                )
+            )
         return parameters
 
     def _get_request_body(self, direction: Any = "request") -> Any:
@@ -77,7 +87,7 @@ class SpectacularBulkAutoSchema(AutoSchema):
             )
         serializer = self.get_response_serializers()
         if not operation or serializer is None:
-            return responses
+            return openapi.conditional_responses(self.view, self.method, responses)
         data = self.resolve_serializer(serializer, "response").ref
         name = f"{self._get_serializer_name(serializer, 'response')}MultiStatus"
         component = ResolvedComponent(
