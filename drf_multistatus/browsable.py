@@ -14,7 +14,9 @@ from rest_framework.settings import api_settings
 
 from .actions import HANDLERS, has_bulk_handler
 from .exceptions import JobCancelled, JobFailed
+from .preferences import TX_ROLLBACK
 from .results import MultiStatus, MultiStatusData, describe_errors
+from .settings import view_setting
 from .statuses import reason_phrase
 
 EXAMPLE_SIZE = 2
@@ -120,9 +122,13 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
         context = super().get_context(data, accepted_media_type, renderer_context)
         context["available_formats"] = list(dict.fromkeys(context["available_formats"]))
         view, request = renderer_context["view"], renderer_context["request"]
+        response = renderer_context.get("response")
         context["bulk_delete_form"] = self.is_bulk_list(view, "DELETE") and bool(
             super().get_rendered_html_form(data, view, "DELETE", request)
         )
+        context["bulk_dry_run"] = any(
+            self.is_bulk_list(view, method) for method in ("POST", "PUT", "PATCH", "DELETE")
+        ) and bool(view_setting(view, "allow_dry_run", "ALLOW_DRY_RUN"))
         if isinstance(data, MultiStatusData):
             context["multistatus_rows"] = [
                 {
@@ -138,10 +144,11 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
                 for result in data.multistatus.results
             ]
             context["multistatus_summary"] = data["summary"]
+            applied = response.get("Preference-Applied", "") if response is not None else ""
+            context["multistatus_dry_run"] = TX_ROLLBACK in map(str.strip, applied.split(","))
             context["bulk_job_outcome"] = job_outcome(data.multistatus)
             if getattr(view, "ended_results", None) is not None:  # a job's results
                 context["multistatus_pages"] = result_pages(data, view, request)
-        response = renderer_context.get("response")
         retry_after = response.get("Retry-After") if response is not None else None
         if retry_after and is_job_state(data):
             total = data["total"] or 0
@@ -179,7 +186,8 @@ class MultiStatusBrowsableAPIRenderer(BrowsableAPIRenderer):
         if method == "POST":
             return [example_item(serializer, number) for number in range(1, EXAMPLE_SIZE + 1)]
         if isinstance(data, MultiStatusData):
-            listed = [result["data"] for result in data["results"] if "data" in result]
+            # Objects that exist: a dry run's created ones (no href) do not.
+            listed = [r["data"] for r in data["results"] if "data" in r and "href" in r]
         elif isinstance(data, Mapping):
             listed = data.get("results", [])  # a paginated list
         else:

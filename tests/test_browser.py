@@ -331,3 +331,53 @@ def test_a_large_ended_job_page_loads_quickly_and_pages(chromium_path, demo, tmp
         page.wait_for_selector("tr.multistatus-item[data-index='11500']")
         assert page.locator("tr.multistatus-item").count() == 1
         browser.close()
+
+
+def test_a_dry_run_from_the_browsable_forms_answers_and_writes_nothing(chromium_path, demo):
+    from playwright.sync_api import sync_playwright
+
+    base, database = demo
+    query = "SELECT id, name, email, age FROM contacts_contact ORDER BY id"
+    before = rows(database, query)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(15_000)
+        log_in(page, base, "/api/contacts/")
+        page.wait_for_url(f"{base}/api/contacts/")
+
+        page.click('a[href="#post-generic-content-form"]')
+        post_form = page.locator("#post-generic-content-form")
+        batch = [{"name": "Dry", "email": "dry@example.com"}, {"name": "Bad", "email": "no"}]
+        post_form.locator("textarea[name=_content]").fill(json.dumps(batch))
+        post_form.locator(".bulk-dry-run input").check()
+        post_form.locator("button").first.click()
+        page.wait_for_selector(".multistatus-results")
+        assert "Dry run" in page.inner_text(".multistatus-dry-run")
+        assert "Preference-Applied: tx=rollback" in page.inner_text(".response-info")
+        items = page.locator("tr.multistatus-item")
+        assert [items.nth(i).get_attribute("data-status") for i in range(2)] == ["201", "422"]
+        page.screenshot(path=str(ARTIFACTS / "browsable-dry-run.png"), full_page=True)
+        # The edit form offers the objects that exist: none the dry run only imagined.
+        edits = page.locator("#put-generic-content-form textarea[name=_content]").input_value()
+        assert "dry@example.com" not in edits
+
+        # A PATCH from the other raw-data form, ticked: answered, not written.
+        page.goto(f"{base}/api/contacts/")
+        put_form = page.locator("#put-generic-content-form")
+        first_id = before[0][0]
+        put_form.locator("textarea[name=_content]").fill(json.dumps([{"id": first_id, "age": 7}]))
+        put_form.locator(".bulk-dry-run input").check()
+        put_form.locator("button[data-method=PATCH]").click()
+        page.wait_for_selector(".multistatus-results")
+        assert page.locator(".multistatus-dry-run").count() == 1
+        assert rows(database, query) == before
+
+        page.goto(f"{base}/api/contacts/")
+        put_form = page.locator("#put-generic-content-form")
+        put_form.locator("textarea[name=_content]").fill(json.dumps([{"id": first_id, "age": 7}]))
+        put_form.locator("button[data-method=PATCH]").click()
+        page.wait_for_selector(".multistatus-results")
+        assert page.locator(".multistatus-dry-run").count() == 0
+        browser.close()
+    assert rows(database, f"SELECT age FROM contacts_contact WHERE id = {first_id}") == [(7,)]
