@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "drf_multistatus",
     "demo_project.contacts",
     "tests.testapp",
+    "simple_history",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ from .testapp.views import (
     FlatArticleViewSet,
     GadgetViewSet,
     HookedContactViewSet,
+    MemoViewSet,
     MethodOwnerDocViewSet,
     NoteViewSet,
     PolicyNoteViewSet,
@@ -38,6 +39,7 @@ router.register("flat-articles", FlatArticleViewSet, basename="flat-article")
 router.register("sections", SectionViewSet, basename="section")
 router.register("article-variants", ArticleVariantViewSet, basename="article-variant")
 router.register("shelves", ShelfViewSet, basename="shelf")
+router.register("memos", MemoViewSet, basename="memo")
 
 urlpatterns = [
     path("", include("demo_project.urls")),

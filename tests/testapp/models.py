@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
+from .history import BatchHistory
+
 
 class Note(models.Model):
     """Owned by a user; others see it only when it is public, and never change it."""
@@ -217,3 +219,17 @@ class ShelfLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shelf_id}: {self.label_id}"
+
+
+class Memo(models.Model):
+    """Its every change recorded by django-simple-history (the README's recipe)."""
+
+    title = models.CharField(max_length=50)
+    done = models.BooleanField(default=False)
+    history = BatchHistory()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -11,6 +11,7 @@ from .models import (
     Folder,
     Gadget,
     Label,
+    Memo,
     Note,
     Section,
     Shelf,
@@ -172,3 +173,9 @@ class ShelfSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shelf
         fields = ["id", "code", "labels"]
+
+
+class MemoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Memo
+        fields = ["id", "title", "done"]

@@ -5,7 +5,19 @@ from demo_project.contacts.models import Contact
 from demo_project.contacts.serializers import ContactSerializer
 from drf_multistatus import BulkModelViewSet
 
-from .models import Article, Doc, Event, FlatArticle, Gadget, GadgetLog, Note, Section, Shelf
+from .history import HistoryMixin
+from .models import (
+    Article,
+    Doc,
+    Event,
+    FlatArticle,
+    Gadget,
+    GadgetLog,
+    Memo,
+    Note,
+    Section,
+    Shelf,
+)
 from .serializers import (
     ArticleReadingSerializer,
     ArticleSerializer,
@@ -16,6 +28,7 @@ from .serializers import (
     GuardedTitleSectionArticleSerializer,
     HyperlinkedArticleSerializer,
     LabelNameArticleSerializer,
+    MemoSerializer,
     NoteSerializer,
     SectionSerializer,
     ShelfSerializer,
@@ -236,3 +249,9 @@ class ArticleVariantViewSet(ArticleViewSet):
 class ShelfViewSet(BulkModelViewSet):
     queryset = Shelf.objects.all()
     serializer_class = ShelfSerializer
+
+
+class MemoViewSet(HistoryMixin, BulkModelViewSet):
+    queryset = Memo.objects.all()
+    serializer_class = MemoSerializer
+    permission_classes = [permissions.IsAuthenticated]
