@@ -100,6 +100,7 @@ def run_child(args: argparse.Namespace) -> None:
             bench.update_with_relations(n)
     bench.rendering(5000)
     bench.minimal(10_000)
+    bench.guarded(1000)
     if connection.vendor == "postgresql" and args.job_size:
         bench.job(args.job_size)
     bench.memory([1000, 5000, 10000] if max(sizes) >= 10000 else sizes)
@@ -188,6 +189,13 @@ class Bench:
             url, json.dumps(body), content_type="application/json", HTTP_ACCEPT=accept
         )
         assert response.status_code in (200, 207), response.content[:300]
+
+    def patch(self, url: str, body: object, **headers: str) -> dict:
+        response = self.client.patch(
+            url, json.dumps(body), content_type="application/json", **headers
+        )
+        assert response.status_code == 207, response.content[:300]
+        return response.json()
 
     def send_delete(self, url: str, body: object = None) -> None:
         data = json.dumps(body) if body is not None else ""
@@ -706,6 +714,61 @@ class Bench:
                 f"| {1 - medians[1] / medians[0]:.0%} |"
             )
         print()
+
+    def guarded(self, n: int) -> None:
+        """What etags and dry runs cost: a PATCH of ``n`` contacts with the default etags, with
+        an ``_if_match`` on every item, and as a dry run, next to the same PATCH with an etag
+        that costs nothing (a constant); and a create, real and dry."""
+        from demo_project.contacts.models import Contact
+        from drf_multistatus.etags import etag_of
+
+        bodies: dict[bool, list] = {}
+
+        def reset():
+            Contact.objects.all().delete()
+            Contact.objects.bulk_create(
+                Contact(name=f"n{i}", email=f"g{i}@example.com", age=1) for i in range(n)
+            )
+            contacts = list(Contact.objects.all())
+            bodies[False] = [{"id": c.pk, "age": 7} for c in contacts]
+            bodies[True] = [{"id": c.pk, "age": 7, "_if_match": etag_of(c)} for c in contacts]
+
+        def patch(url: str, guarded: bool = False, **headers: str) -> Callable[[], None]:
+            def run() -> None:
+                body = self.patch(url, bodies[guarded], **headers)
+                assert body["summary"]["by_status"] == {"200": n}, body["summary"]
+
+            return run
+
+        new = [{"name": f"c{i}", "email": f"c{i}@example.com", "age": 3} for i in range(n)]
+
+        def reset_empty():
+            Contact.objects.all().delete()
+
+        def create(**headers: str) -> Callable[[], None]:
+            return lambda: self.post("/contacts/", new, **headers)
+
+        dry = {"HTTP_PREFER": "tx=rollback"}
+        ways = [
+            ("PATCH, a constant etag", patch("/constant-etag/"), reset),
+            ("PATCH, default etags", patch("/contacts/"), reset),
+            ("PATCH, _if_match on every item", patch("/contacts/", guarded=True), reset),
+            ("PATCH, dry run", patch("/contacts/", **dry), reset),
+            ("POST (create)", create(), reset_empty),
+            ("POST (create), dry run", create(**dry), reset_empty),
+        ]
+        rows = []
+        for name, run, reset_fn in ways:
+            times, queries = self.measure(run, reset_fn, self.repeat)
+            rows.append((name, times, queries))
+        base = ways[0][0]
+        result = self.table("etags and dry runs", n, rows, [base, ways[1][0]])
+        for name in (ways[1][0], ways[2][0]):
+            ratio = result[name][0] / result[base][0]
+            self.check(ratio <= 1.10, f"{name} N={n:,}: {ratio:.2f}x a constant etag <= 1.10x")
+        for dry_name, real_name in ((ways[3][0], ways[1][0]), (ways[5][0], ways[4][0])):
+            ratio = result[dry_name][0] / result[real_name][0]
+            self.check(ratio <= 1.10, f"{dry_name} N={n:,}: {ratio:.2f}x the real one <= 1.10x")
 
     def job(self, n: int) -> None:
         """A background job of ``n`` creates run by one real ``db_worker`` process, against the

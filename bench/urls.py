@@ -39,6 +39,14 @@ class PerItemContactViewSet(ContactViewSet):
     bulk_write = False
 
 
+class ConstantEtagContactViewSet(ContactViewSet):
+    """drf-multistatus with an etag that costs nothing: what the default etags cost is the
+    difference."""
+
+    def get_bulk_etag(self, instance):
+        return "0"
+
+
 class PlainGadgetViewSet(viewsets.ModelViewSet):
     queryset = Gadget.objects.all()
     serializer_class = GadgetSerializer
@@ -128,6 +136,7 @@ plain.register("listserializer", ListSerializerContactViewSet, basename="listser
 bulk = BulkDefaultRouter()
 bulk.register("contacts", ContactViewSet, basename="contact")
 bulk.register("per-item", PerItemContactViewSet, basename="per-item")
+bulk.register("constant-etag", ConstantEtagContactViewSet, basename="constant-etag")
 plain.register("plain-gadgets", PlainGadgetViewSet, basename="plain-gadget")
 bulk.register("gadgets", GadgetViewSet, basename="gadget")
 bulk.register("per-item-gadgets", PerItemGadgetViewSet, basename="per-item-gadget")

@@ -182,3 +182,26 @@ def test_reads_a_requests_response_from_a_live_server(demo, accept):
     assert [r.status for r in body] == [201, 422]
     assert body.results[0].href.startswith(f"{base}/api/contacts/")
     assert body.items_to_retry(batch) == []
+
+
+def test_a_guarded_edit_sends_back_the_etag_a_result_gave(demo):
+    """Each result's ``etag`` is the ``_if_match`` of the object's next guarded write: sent
+    once it matches, sent again (the object has moved on) it is 412."""
+    import requests
+
+    from drf_multistatus.client import send_batch
+
+    base, _database = demo
+    url = f"{base}/api/contacts/"
+    with requests.Session() as session:
+        created = send_batch(session, url, [{"name": "Guarded", "email": "guarded@example.com"}])
+        (result,) = created.results
+        assert result.status == 201 and result.etag
+        edit = [{"id": result.data["id"], "age": 33, "_if_match": result.etag}]
+        first = send_batch(session, url, edit, "PATCH")
+        assert [(r.status, r.etag != result.etag) for r in first] == [(200, True)]
+        again = send_batch(session, url, edit, "PATCH")
+        assert [(r.status, r.code, r.etag) for r in again] == [(412, "precondition_failed", None)]
+        detail = session.get(f"{url}{result.data['id']}/", timeout=30)
+        assert detail.headers["ETag"] == first.results[0].etag
+        assert detail.json()["age"] == 33
