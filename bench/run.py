@@ -147,6 +147,22 @@ class Bench:
             times.append(time.perf_counter() - start)
         return times, statements
 
+    def interleaved(
+        self, ways: list[tuple[str, Callable[[], object], Callable[[], object]]], repeat: int
+    ) -> list[tuple[str, list[float], int]]:
+        """``measure`` for ways whose differences are smaller than the machine's drift: one run
+        of each in turn, ``repeat`` rounds, so that the drift falls on all of them alike."""
+        counted = {name: self.measure(run, reset, 0)[1] for name, run, reset in ways}
+        times: dict[str, list[float]] = {name: [] for name, _run, _reset in ways}
+        for _round in range(repeat):
+            for name, run, reset in ways:
+                reset()
+                gc.collect()
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+        return [(name, times[name], counted[name]) for name, _run, _reset in ways]
+
     def table(self, title: str, n: int, rows: list[tuple], baselines: list[str]) -> dict:
         print(f"### {title}, N = {n:,}\n")
         header = ["way", "median", "min-max", "items/s", *(f"x {b}" for b in baselines), "queries"]
@@ -757,10 +773,7 @@ class Bench:
             ("POST (create)", create(), reset_empty),
             ("POST (create), dry run", create(**dry), reset_empty),
         ]
-        rows = []
-        for name, run, reset_fn in ways:
-            times, queries = self.measure(run, reset_fn, self.repeat)
-            rows.append((name, times, queries))
+        rows = self.interleaved(ways, max(self.repeat, 9))
         base = ways[0][0]
         result = self.table("etags and dry runs", n, rows, [base, ways[1][0]])
         for name in (ways[1][0], ways[2][0]):

@@ -108,9 +108,11 @@ def precondition(context: BatchContext, item: Any, target: Target) -> Any:
     key = multistatus_settings.IF_MATCH_KEY
     if not isinstance(item, dict) or key not in item:
         return item
-    wanted = etags.condition(item[key], key)
-    current = context.view.get_bulk_etag(target) if isinstance(target, models.Model) else None
-    etags.check(wanted, None if current is None else etags.quoted(current))
+    wanted, current = item[key], None
+    if isinstance(target, models.Model):
+        current = etags.quoted(context.view.get_bulk_etag(target))
+    if current is None or wanted != current:  # the common case needs no parsing
+        etags.check(etags.condition(wanted, key), current)
     return {name: value for name, value in item.items() if name != key}
 
 

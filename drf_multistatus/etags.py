@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,10 +32,50 @@ def etag_of(instance: models.Model) -> str:
     """The default strong etag of ``instance``: its model and concrete field values, hashed.
     Many-to-many sets are not part of it (a view that must see them changed supplies its own,
     from a version column for example)."""
-    meta = instance._meta
-    values = [canonical(field, field.value_from_object(instance)) for field in meta.concrete_fields]
-    encoded = json.dumps([meta.label, values], separators=(",", ":"), default=str)
-    return f'"{hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()}"'
+    label, spellings = _spellings(type(instance))
+    loaded = instance.__dict__
+    values = tuple(
+        spell(loaded[attname] if attname in loaded else getattr(instance, attname))
+        for attname, spell in spellings
+    )
+    return f'"{hashlib.blake2b(repr((label, values)).encode(), digest_size=16).hexdigest()}"'
+
+
+@functools.cache
+def _spellings(model: type[models.Model]) -> tuple[str, tuple[tuple[str, Spelling], ...]]:
+    """Per concrete field of ``model``: its attribute and how its value is spelt."""
+    meta = model._meta
+    return meta.label, tuple((field.attname, spelling(field)) for field in meta.concrete_fields)
+
+
+Spelling = Callable[[Any], Any]
+
+
+def spelling(field: models.Field) -> Spelling:
+    """How ``field``'s values are spelt in an etag, the same whether a value was just assigned
+    or read from the database: a cheap conversion for the common field types, ``canonical``
+    for the others."""
+    target = field
+    while isinstance(target, models.ForeignKey):
+        target = target.target_field  # a foreign key's value is its target's
+    kind = target.get_internal_type()
+    if kind.endswith(("AutoField", "IntegerField")):
+        simple: type = int
+    elif kind in ("CharField", "TextField", "EmailField", "SlugField", "URLField"):
+        simple = str
+    elif kind == "FloatField":
+        simple = float
+    elif kind == "BooleanField":
+        simple = bool
+    else:
+        return functools.partial(canonical, target)
+
+    def spell(value: Any) -> Any:
+        if value is None or type(value) is simple:
+            return value
+        return canonical(target, value)
+
+    return spell
 
 
 def canonical(field: models.Field, value: Any) -> Any:
@@ -59,7 +100,10 @@ def canonical(field: models.Field, value: Any) -> Any:
 
 def quoted(etag: str) -> str:
     """A view's etag as a header spells it: quoted where it is not yet."""
-    return quote_etag(str(etag))
+    etag = str(etag)
+    if len(etag) > 1 and etag[-1] == '"' and (etag[0] == '"' or etag.startswith('W/"')):
+        return etag
+    return quote_etag(etag)
 
 
 def guarded(items: Iterable[Any]) -> bool:

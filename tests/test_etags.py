@@ -151,6 +151,13 @@ def test_the_default_etag_changes_with_any_stored_value(contacts):
     )
     starts = Event._meta.get_field("starts")
     assert etags.canonical(starts, utc) == etags.canonical(starts, offset)
+    # Values assigned in another type than the column returns are spelt as it returns them.
+    ada.age, ada.name = "40", 7
+    Contact.objects.filter(pk=ada.pk).update(name="7")
+    assert etag_of(ada) == etag(Contact.objects.get(pk=ada.pk))
+    # Deferred fields are read, not taken for null.
+    deferred = Contact.objects.only("id").get(pk=ada.pk)
+    assert etag_of(deferred) == etag_of(Contact.objects.get(pk=ada.pk))
 
 
 # Single-object requests -----------------------------------------------------------------------
