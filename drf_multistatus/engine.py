@@ -155,6 +155,7 @@ def run_in_bulk(operation: Operation, context: BatchContext) -> Outcome | None:
                     results[position] = fail(context, index, target)
                     continue
                 try:
+                    operation.authorize(context, target)
                     item = precondition(context, item, target)
                     accepted.append((position, writer.accept(index, item, target)))
                 except DatabaseError:
@@ -224,6 +225,7 @@ def attempt(
         return fail(context, index, target)
     try:
         with transaction.atomic(using=context.database):
+            operation.authorize(context, target)
             return operation.apply(context, index, precondition(context, item, target), target)
     except Exception as exc:
         return fail(context, index, exc, href_of(context, target))

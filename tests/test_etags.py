@@ -451,3 +451,27 @@ def test_guarded_items_are_compared_under_a_lock_even_where_the_view_takes_none(
         with CaptureQueriesContext(connection) as queries:
             assert send(api, "patch", [item]).json()["results"][0]["status"] == 200
         assert any("FOR UPDATE" in query["sql"] for query in queries) == locked
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+@pytest.mark.parametrize("bulk", [True, False], ids=["set-based", "per-item"])
+def test_a_target_the_user_may_not_change_is_403_whatever_its_etag_says(
+    api, other_user, monkeypatch, method, bulk
+):
+    """As the detail URL answers (permissions come first, RFC 9110 §13.2.1): 403, not 412."""
+    from tests.conftest import NOTE_PERMISSIONS, make_user
+    from tests.testapp.models import Note
+    from tests.testapp.views import NoteViewSet
+
+    user = make_user("ann", *NOTE_PERMISSIONS, "delete_note")
+    monkeypatch.setattr(NoteViewSet, "bulk_write", bulk)
+    bobs = Note.objects.create(owner=other_user, title="bob's", public=True)
+    api.force_authenticate(user)
+    single = getattr(api, method)(
+        f"/test/notes/{bobs.pk}/", {"title": "x"}, format="json", HTTP_IF_MATCH='"stale"'
+    )
+    assert single.status_code == 403
+    items = [{"id": bobs.pk, "title": "x", "_if_match": '"stale"'}]
+    (result,) = getattr(api, method)("/test/notes/", items, format="json").json()["results"]
+    assert result["status"] == 403
+    assert Note.objects.get(pk=bobs.pk).title == "bob's"

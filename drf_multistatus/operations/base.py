@@ -30,8 +30,9 @@ class Retry:
 
 
 class BulkWriter(Protocol):
-    """The set-based path of one run: judges each item as ``Operation.apply`` would and returns
-    the object to write (raising where the item fails), then writes them all at once."""
+    """The set-based path of one run: judges each item (its target authorized already) as
+    ``Operation.apply`` would and returns the object to write (raising where the item fails),
+    then writes them all at once."""
 
     def accept(self, index: int, item: Any, target: Any) -> models.Model: ...
 
@@ -109,8 +110,17 @@ class Operation:
 
     # Per item --------------------------------------------------------------------------------
 
+    def authorize(self, context: BatchContext, target: Any) -> None:
+        """The object-level checks of the single-object request an item stands for, made on its
+        target before anything else is (its ``If-Match`` included), as DRF's ``get_object()``
+        makes them: ``check_object_permissions`` for an object; nothing for a create."""
+        if isinstance(target, models.Model):
+            view = context.view
+            view.check_object_permissions(view.request, target)
+
     def apply(self, context: BatchContext, index: int, item: Any, target: Any) -> ItemResult:
-        """Apply the verb to one item, through the view's serializer and hooks."""
+        """Apply the verb to one item, through the view's serializer and hooks; its target has
+        passed ``authorize``."""
         raise NotImplementedError
 
     def retry(

@@ -54,7 +54,6 @@ class SaveOperation(Operation):
         self, context: BatchContext, index: int, item: Any, instance: models.Model
     ) -> ItemResult:
         view = cast(SavingView, context.view)
-        view.check_object_permissions(view.request, instance)
         serializer = view.get_serializer(instance, data=item, partial=self.partial)
         serializer.is_valid(raise_exception=True)
         view.perform_bulk_update(serializer)

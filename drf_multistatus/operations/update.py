@@ -41,8 +41,6 @@ class Update(SaveOperation):
 
 class UpdateWriter(SaveWriter):
     def accept(self, index: int, item: Any, target: models.Model) -> models.Model:
-        view = self.context.view
-        view.check_object_permissions(view.request, target)
         validated = self.validate(self.serializer, self.relations, index, item, target)
         return self.assign(target, validated)
 

@@ -58,6 +58,11 @@ class Upsert(SaveOperation):
         lock_keys(context.database, lookup.model, keys)
         return lookup.find(context.items, indexes, context.seen, savepoint, keys)
 
+    def authorize(self, context: BatchContext, target: Any) -> None:
+        """A replacement's checks are a PUT's."""
+        with ActingAs(context.view, *REPLACE):
+            super().authorize(context, target)
+
     def apply(
         self, context: BatchContext, index: int, item: Any, target: models.Model | None
     ) -> ItemResult:
@@ -111,8 +116,7 @@ class UpsertWriter(SaveWriter):
             return self.build(
                 index, self.validate(self.serializer, self.relations, index, item, None)
             )
-        with self.put as view:
-            view.check_object_permissions(view.request, target)
+        with self.put:
             validated = self.validate(self.replacing, self.replacing_relations, index, item, target)
             obj = self.assign(target, validated)
         self.replaced.add(id(obj))
