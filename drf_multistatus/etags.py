@@ -11,15 +11,19 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import enum
 import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
 
 from .exceptions import InvalidPrecondition, PreconditionFailed
@@ -28,27 +32,32 @@ from .settings import multistatus_settings
 ANY = "*"
 
 
+Spelling = Callable[[Any], Any]
+
+
 def etag_of(instance: models.Model) -> str:
     """The default strong etag of ``instance``: its model and concrete field values, hashed.
     Many-to-many sets are not part of it (a view that must see them changed supplies its own,
     from a version column for example)."""
     label, spellings = _spellings(type(instance))
     loaded = instance.__dict__
-    values = tuple(
-        spell(loaded[attname] if attname in loaded else getattr(instance, attname))
-        for attname, spell in spellings
-    )
+    values = []
+    for attname, spell in spellings:
+        value = loaded[attname] if attname in loaded else getattr(instance, attname)
+        if hasattr(value, "resolve_expression"):  # F("n") + 1 or a database default: as stored
+            instance.refresh_from_db(fields=[attname])
+            value = getattr(instance, attname)
+        values.append(spell(value))
     return f'"{hashlib.blake2b(repr((label, values)).encode(), digest_size=16).hexdigest()}"'
 
 
 @functools.cache
 def _spellings(model: type[models.Model]) -> tuple[str, tuple[tuple[str, Spelling], ...]]:
-    """Per concrete field of ``model``: its attribute and how its value is spelt."""
+    """Per stored field of ``model`` (generated ones follow from the others): its attribute and
+    how its value is spelt."""
     meta = model._meta
-    return meta.label, tuple((field.attname, spelling(field)) for field in meta.concrete_fields)
-
-
-Spelling = Callable[[Any], Any]
+    fields = [field for field in meta.concrete_fields if not getattr(field, "generated", False)]
+    return meta.label, tuple((field.attname, spelling(field)) for field in fields)
 
 
 def spelling(field: models.Field) -> Spelling:
@@ -79,31 +88,49 @@ def spelling(field: models.Field) -> Spelling:
 
 
 def canonical(field: models.Field, value: Any) -> Any:
-    """``value`` as one spelling whether it was just assigned or read from the database: what
-    the field's ``to_python`` makes of it, datetimes in UTC, decimals without trailing zeros."""
+    """``value`` as the database returns it, in one spelling: a choice's value, what the
+    field's ``to_python`` makes of it, datetimes aware and in UTC, decimals rounded to the
+    field's places without trailing zeros, JSON through the field's encoder and decoder."""
+    if isinstance(field, models.JSONField):
+        stored = json.loads(json.dumps(value, cls=field.encoder), cls=field.decoder)
+        return json.dumps(stored, sort_keys=True, default=str)
+    if isinstance(value, enum.Enum):
+        value = value.value
     with contextlib.suppress(DjangoValidationError, TypeError, ValueError):
         value = field.to_python(value)
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.UTC).isoformat()
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None and settings.USE_TZ:
+            value = timezone.make_aware(value, timezone.get_default_timezone())
+        return value.astimezone(datetime.UTC).isoformat() if value.tzinfo else value.isoformat()
     if isinstance(value, datetime.date | datetime.time | datetime.timedelta | uuid.UUID):
         return str(value)
     if isinstance(value, decimal.Decimal):
+        places = getattr(field, "decimal_places", None)
+        if value.is_finite() and places is not None:
+            value = value.quantize(decimal.Decimal(1).scaleb(-places))
         return format(value.normalize(), "f") if value.is_finite() else str(value)
     if isinstance(value, bytes | memoryview | bytearray):
         return bytes(value).hex()
     if isinstance(value, models.fields.files.FieldFile):
         return value.name
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
     return value
 
 
+#: What an etag may hold between its quotes (RFC 9110 §8.8.3), ASCII only as headers are.
+ETAG_CHARACTERS = re.compile(r"[\x21\x23-\x7e]*")
+
+
 def quoted(etag: str) -> str:
-    """A view's etag as a header spells it: quoted where it is not yet."""
+    """A view's etag as a header spells it: quoted where it is not yet; one that a header
+    cannot carry (a space, a quote inside) hashed into one that it can."""
     etag = str(etag)
+    opaque = etag[3:-1] if etag.startswith('W/"') else etag[1:-1]
     if len(etag) > 1 and etag[-1] == '"' and (etag[0] == '"' or etag.startswith('W/"')):
-        return etag
-    return quote_etag(etag)
+        if ETAG_CHARACTERS.fullmatch(opaque):
+            return etag
+    elif ETAG_CHARACTERS.fullmatch(etag):
+        return quote_etag(etag)
+    return f'"{hashlib.blake2b(etag.encode(), digest_size=16).hexdigest()}"'
 
 
 def guarded(items: Iterable[Any]) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 from typing import Any
 
 import pytest
@@ -475,3 +476,52 @@ def test_a_target_the_user_may_not_change_is_403_whatever_its_etag_says(
     (result,) = getattr(api, method)("/test/notes/", items, format="json").json()["results"]
     assert result["status"] == 403
     assert Note.objects.get(pk=bobs.pk).title == "bob's"
+
+
+def test_an_etag_spells_values_as_the_database_returns_them(contacts, settings):
+    """Choices, rounded decimals, naive datetimes, JSON encoders and expressions: the etag of
+    what was just assigned is the etag of what is stored."""
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.db.models import F
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+
+    char = models.CharField(max_length=10)
+    assert etags.canonical(char, Status.DRAFT) == etags.canonical(char, "draft") == "draft"
+    price = models.DecimalField(max_digits=6, decimal_places=2)
+    assert etags.canonical(price, decimal.Decimal("1.004")) == etags.canonical(price, "1.00")
+    settings.USE_TZ, settings.TIME_ZONE = True, "Europe/Paris"
+    starts = models.DateTimeField()
+    naive = datetime.datetime(2026, 1, 1, 10)
+    paris = datetime.datetime(2026, 1, 1, 9, tzinfo=datetime.UTC)
+    assert etags.canonical(starts, naive) == etags.canonical(starts, paris)
+    details = models.JSONField(encoder=DjangoJSONEncoder)
+    assert etags.canonical(details, {"at": paris, "b": 1}) == etags.canonical(
+        details, {"b": 1, "at": "2026-01-01T09:00:00Z"}
+    )
+    ada = contacts[0]
+    ada.age = F("age") + 1
+    ada.save()
+    assert etag_of(ada) == etag_of(Contact.objects.get(pk=ada.pk))
+    assert Contact.objects.get(pk=ada.pk).age == 41
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("5", '"5"'),
+        ('"abc"', '"abc"'),
+        ('W/"abc"', 'W/"abc"'),
+        (7, '"7"'),
+    ],
+)
+def test_a_views_etag_is_quoted_as_a_header_writes_it(given, sent):
+    assert etags.quoted(given) == sent
+
+
+@pytest.mark.parametrize("given", ["2026-01-01 10:00", 'a"b', '"a"b"', "é", "x\ny"])
+def test_a_views_etag_a_header_cannot_carry_is_hashed(given):
+    sent = etags.quoted(given)
+    assert re.fullmatch(r'"[0-9a-f]{32}"', sent)
+    assert etags.quoted(given) == sent  # the same every time
