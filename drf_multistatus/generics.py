@@ -6,14 +6,12 @@ response.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models, router, transaction
+from django.db import models, router
 from django.http import HttpRequest
-from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import (
@@ -24,8 +22,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import engine, etags, jobs, submission, tasks
+from . import engine, jobs, submission, tasks
 from .actions import TWINS, BulkAction
+from .conditional import ConditionalMixin
 from .context import BatchContext
 from .exceptions import (
     BatchTooLarge,
@@ -60,7 +59,7 @@ else:
     ViewBase = object
 
 
-class MultiStatusMixin(ViewBase):
+class MultiStatusMixin(ConditionalMixin, ViewBase):
     """What every bulk verb shares: reading the batch, running it, answering 207.
 
     Class attributes left at ``None`` take their value from the ``DRF_MULTISTATUS`` setting.
@@ -264,54 +263,6 @@ class MultiStatusMixin(ViewBase):
             )
             % {"index": kwargs.get("index")}
         )
-
-    # Entity tags ------------------------------------------------------------------------------
-
-    def get_bulk_etag(self, instance: models.Model) -> str:
-        """The strong etag of ``instance`` as stored (``etags.etag_of``); override it to give
-        your own, a version column's for example (quoted for you)."""
-        return etags.etag_of(instance)
-
-    def get_object(self) -> Any:
-        """DRF's; for a write with ``If-Match``, the object locked, read again and held to it
-        (412), as a bulk item's ``_if_match`` is. Its etag then goes in the ``ETag`` header."""
-        instance = super().get_object()
-        header = self.request.META.get("HTTP_IF_MATCH")
-        if header is not None and self.request.method not in SAFE_METHODS:
-            database = router.db_for_write(type(instance))
-            if transaction.get_connection(database).in_atomic_block:
-                manager = type(instance)._base_manager.using(database)
-                list(manager.select_for_update().filter(pk=instance.pk).values_list("pk"))
-                instance.refresh_from_db(using=database)
-            etags.check(parse_etags(header), etags.quoted(self.get_bulk_etag(instance)))
-        self.etag_object = instance
-        return instance
-
-    def conditional_write(self) -> AbstractContextManager[Any]:
-        """A single-object write with ``If-Match`` runs in a transaction: its object stays
-        locked from the comparison to the write."""
-        if "HTTP_IF_MATCH" not in self.request.META:
-            return nullcontext()
-        return transaction.atomic(using=self.get_bulk_database())
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        """DRF's; a detail response with its object's ``ETag``, and a GET whose
-        ``If-None-Match`` names it 304 Not Modified."""
-        response = super().finalize_response(request, response, *args, **kwargs)
-        instance = getattr(self, "etag_object", None)
-        if instance is None or response.status_code != status.HTTP_200_OK:
-            return response
-        if request.method == "DELETE" or instance.pk is None:
-            return response
-        etag = etags.quoted(self.get_bulk_etag(instance))
-        response["ETag"] = etag
-        condition = request.META.get("HTTP_IF_NONE_MATCH")
-        if request.method in SAFE_METHODS and condition and etags.if_none_match(condition, etag):
-            response.status_code = status.HTTP_304_NOT_MODIFIED
-            response.data = None
-        return response
 
     # Response --------------------------------------------------------------------------------
 

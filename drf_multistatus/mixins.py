@@ -66,11 +66,6 @@ class BulkCreateModelMixin(MultiStatusMixin, mixins.CreateModelMixin):
 class BulkUpdateModelMixin(MultiStatusMixin, mixins.UpdateModelMixin):
     """PUT or PATCH of a list updates each item's target, named by the view's lookup field."""
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """DRF's single update (PUT or PATCH), held to its ``If-Match``."""
-        with self.conditional_write():
-            return super().update(request, *args, **kwargs)
-
     def bulk_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         partial = kwargs.pop("partial", False)
         items = self.get_bulk_items(request)
@@ -95,11 +90,9 @@ class BulkDestroyModelMixin(MultiStatusMixin, mixins.DestroyModelMixin):
         return self.run_bulk(Destroy(self, items))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """DRF's single delete, held to its ``If-Match``, answering 409 (not 500) for an object
-        the database protects."""
+        """DRF's single delete, answering 409 (not 500) for an object the database protects."""
         try:
-            with self.conditional_write():
-                return super().destroy(request, *args, **kwargs)
+            return super().destroy(request, *args, **kwargs)
         except (ProtectedError, RestrictedError) as exc:
             raise ProtectedItem(error=exc, model=self.get_bulk_model()) from exc
 

@@ -304,7 +304,10 @@ def conditional_parameters(view: Any, method: str) -> list[dict[str, Any]]:
         name, description = "If-None-Match", "304 Not Modified where the object has this etag."
     elif method in ("PUT", "PATCH", "DELETE"):
         name = "If-Match"
-        description = "412 Precondition Failed, nothing written, unless the object has this etag."
+        description = (
+            "412 Precondition Failed, nothing written, unless the object has this etag "
+            "(If-None-Match is honoured too)."
+        )
     else:
         return []
     return [
@@ -319,11 +322,11 @@ def conditional_parameters(view: Any, method: str) -> list[dict[str, Any]]:
 
 
 def conditional_responses(view: Any, method: str, responses: dict[str, Any]) -> dict[str, Any]:
-    """A detail operation's responses with the ``ETag`` header and 304 or 412."""
+    """A detail operation's responses with the ``ETag`` header (GET, PATCH) and 304 or 412."""
     if not conditional_parameters(view, method):
         return responses
     responses = dict(responses)
-    if "200" in responses:
+    if "200" in responses and method in ("GET", "PATCH"):  # a PUT's 200 carries none
         ok = dict(responses["200"])
         ok["headers"] = {**ok.get("headers", {}), "ETag": ETAG_HEADER}
         responses["200"] = ok

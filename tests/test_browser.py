@@ -362,6 +362,15 @@ def test_a_dry_run_from_the_browsable_forms_answers_and_writes_nothing(chromium_
         edits = page.locator("#put-generic-content-form textarea[name=_content]").input_value()
         assert "dry@example.com" not in edits
 
+        # One object, not an array, cannot be a dry run: refused, not written.
+        post_form = page.locator("#post-generic-content-form")
+        one = {"name": "One", "email": "one@example.com"}
+        post_form.locator("textarea[name=_content]").fill(json.dumps(one))
+        post_form.locator(".bulk-dry-run input").check()
+        post_form.locator("button").first.click()
+        page.wait_for_selector(".response-info:has-text('HTTP 400 Bad Request')")
+        assert "tx=rollback" in page.inner_text(".response-info")
+
         # A PATCH from the other raw-data form, ticked: answered, not written.
         page.goto(f"{base}/api/contacts/")
         put_form = page.locator("#put-generic-content-form")

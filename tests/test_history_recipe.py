@@ -47,6 +47,7 @@ def test_each_change_names_the_user_and_the_request(api, ann):
     api.delete(URL, [{"id": b.pk}], format="json", HTTP_X_REQUEST_ID="cleanup-1")
     assert history("-") == [("b", "-", "ann", "cleanup-1")]
     assert not hasattr(HistoricalRecords.context, "bulk_request_id")  # nothing left behind
+    assert getattr(HistoricalRecords.context, "request", None) is None
     # A single-object write is recorded by the same rule.
     api.patch(f"{URL}{a.pk}/", {"title": "a2"}, format="json", HTTP_X_REQUEST_ID="edit-1")
     assert history("~")[-1] == ("a2", "~", "ann", "edit-1")

@@ -21,13 +21,15 @@ class BatchHistory(HistoricalRecords):
 @contextlib.contextmanager
 def recorded(view: Any) -> Iterator[None]:
     """What simple-history reads while one item is saved: the user (from ``context.request``,
-    as its middleware sets it) and the request id."""
+    as its middleware sets it) and the request id; the middleware's request put back after."""
     context = HistoricalRecords.context
+    request = getattr(context, "request", None)  # the middleware's, where it runs
     context.request, context.bulk_request_id = view.request, view.bulk_request_id
     try:
         yield
     finally:
-        del context.request, context.bulk_request_id
+        context.request = request
+        del context.bulk_request_id
 
 
 class HistoryMixin:
