@@ -46,9 +46,8 @@ class ConditionalMixin(ViewBase):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """DRF's; a conditional write of one object in a transaction, so that its object stays
         locked from the comparison to the write."""
-        lookup = self.lookup_url_kwarg or self.lookup_field
-        conditional = any(header in request.META for header in CONDITIONS)
-        if request.method in SAFE_METHODS or not conditional or lookup not in kwargs:
+        write = request.method not in SAFE_METHODS
+        if not (write and conditional(request) and self.names_object(kwargs)):
             return super().dispatch(request, *args, **kwargs)
         model = getattr(getattr(self, "queryset", None), "model", None)
         with transaction.atomic(using=router.db_for_write(model) if model else DEFAULT_DB_ALIAS):
@@ -58,8 +57,7 @@ class ConditionalMixin(ViewBase):
         """DRF's; a write on a list URL with conditions on the list itself: it has no etag,
         so ``If-Match`` (but ``*``) fails, and so does ``If-None-Match: *`` (it exists)."""
         super().initial(request, *args, **kwargs)
-        lookup = self.lookup_url_kwarg or self.lookup_field
-        if request.method in SAFE_METHODS or lookup in kwargs:
+        if request.method in SAFE_METHODS or self.names_object(kwargs):
             return
         if_match = request.META.get("HTTP_IF_MATCH")
         if if_match is not None and parse_etags(if_match) != [etags.ANY]:
@@ -69,18 +67,22 @@ class ConditionalMixin(ViewBase):
         if parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")) == [etags.ANY]:
             raise PreconditionFailed
 
+    def names_object(self, kwargs: dict[str, Any]) -> bool:
+        """Whether the URL's ``kwargs`` name one object (a detail URL)."""
+        return (self.lookup_url_kwarg or self.lookup_field) in kwargs
+
     def get_object(self) -> Any:
         """DRF's (its permission checks first); a write's object then locked, read again and
         held to its ``If-Match`` and ``If-None-Match`` (412), as a bulk item to its
         ``_if_match``."""
         instance = super().get_object()
         request = self.request
-        if request.method not in SAFE_METHODS and any(h in request.META for h in CONDITIONS):
+        if request.method not in SAFE_METHODS and conditional(request):
             database = router.db_for_write(type(instance))
             if transaction.get_connection(database).in_atomic_block:
                 manager = type(instance)._base_manager.db_manager(database)
                 instance.refresh_from_db(from_queryset=manager.select_for_update())
-            current = etags.quoted(self.get_bulk_etag(instance))
+            current = etags.view_etag(self, instance)
             if_match = request.META.get("HTTP_IF_MATCH")
             if if_match is not None:
                 etags.check(parse_etags(if_match), current)
@@ -108,12 +110,17 @@ class ConditionalMixin(ViewBase):
             or str(getattr(response, "accepted_media_type", "")).startswith("text/html")
         ):
             return response
-        etag = etags.quoted(self.get_bulk_etag(instance))
+        etag = etags.view_etag(self, instance)
         response["ETag"] = etag
         condition = request.META.get("HTTP_IF_NONE_MATCH")
         if request.method in SAFE_METHODS and condition and etags.if_none_match(condition, etag):
             return not_modified(response)
         return response
+
+
+def conditional(request: HttpRequest | Request) -> bool:
+    """Whether ``request`` carries ``If-Match`` or ``If-None-Match``."""
+    return any(header in request.META for header in CONDITIONS)
 
 
 def not_modified(response: Response) -> Response:

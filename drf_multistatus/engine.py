@@ -110,7 +110,7 @@ def precondition(context: BatchContext, item: Any, target: Target) -> Any:
         return item
     wanted, current = item[key], None
     if isinstance(target, models.Model):
-        current = etags.quoted(context.view.get_bulk_etag(target))
+        current = etags.view_etag(context.view, target)
     if current is None or wanted != current or current.startswith("W/"):  # else: a match
         etags.check(etags.condition(wanted, key), current)
     return {name: value for name, value in item.items() if name != key}

@@ -116,6 +116,12 @@ def canonical(field: models.Field, value: Any) -> Any:
     return value
 
 
+def view_etag(view: Any, instance: models.Model) -> str:
+    """``instance``'s etag as ``view`` gives it (``get_bulk_etag``; the default without a view
+    that has one), quoted as a header writes it: what results, headers and comparisons use."""
+    return quoted(getattr(view, "get_bulk_etag", etag_of)(instance))
+
+
 #: What an etag may hold between its quotes (RFC 9110 §8.8.3), ASCII only as headers are.
 ETAG_CHARACTERS = re.compile(r"[\x21\x23-\x7e]*")
 

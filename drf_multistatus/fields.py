@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from .etags import etag_of, quoted
+from .etags import view_etag
 
 
 class EtagField(serializers.ReadOnlyField):
@@ -20,6 +20,4 @@ class EtagField(serializers.ReadOnlyField):
         super().__init__(**kwargs)
 
     def to_representation(self, value: models.Model) -> str:
-        view = self.context.get("view")
-        etag = getattr(view, "get_bulk_etag", etag_of)
-        return quoted(etag(value))
+        return view_etag(self.context.get("view"), value)

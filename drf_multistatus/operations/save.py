@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 
 from ..context import BatchContext, BulkView
 from ..equivalence import can_save_in_bulk
-from ..etags import quoted
+from ..etags import view_etag
 from ..relations import (
     BatchRelations,
     prefetch,
@@ -92,7 +92,7 @@ def saved(
     if not isinstance(instance, models.Model):
         return ItemResult(index=index, status=code, data=data)
     view = context.view
-    etag = quoted(view.get_bulk_etag(instance))
+    etag = view_etag(view, instance)
     return ItemResult(
         index=index, status=code, href=view.get_item_href(instance), data=data, etag=etag
     )
@@ -199,5 +199,5 @@ class SaveWriter:
     ) -> ItemResult:
         data = None if self.context.minimal else serializer.to_representation(obj)
         view = self.context.view
-        href, etag = view.get_item_href(obj), quoted(view.get_bulk_etag(obj))
+        href, etag = view.get_item_href(obj), view_etag(view, obj)
         return ItemResult(index=index, status=code, href=href, data=data, etag=etag)
